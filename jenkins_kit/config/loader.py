@@ -1,0 +1,182 @@
+"""Load `jenkins-kit.yaml` keeping line/column for every node, so errors point into the file."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from jenkins_kit.config.schema import LabConfig
+from jenkins_kit.errors import ConfigError, ConfigProblem
+
+Loc = tuple[object, ...]
+
+
+class _Positions:
+    """Maps a field path (tuple of keys/indexes) to the 1-based (line, column) of its node."""
+
+    def __init__(self) -> None:
+        self.value: dict[Loc, tuple[int, int]] = {}
+        self.key: dict[Loc, tuple[int, int]] = {}
+
+    def at(self, loc: Loc, prefer_key: bool = False) -> tuple[int | None, int | None]:
+        loc = tuple(loc)
+        while True:
+            table = (self.key, self.value) if prefer_key else (self.value, self.key)
+            for t in table:
+                if loc in t:
+                    return t[loc]
+            if not loc:
+                return None, None
+            loc = loc[:-1]
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _construct(node: yaml.Node, loc: Loc, pos: _Positions, problems: list[ConfigProblem], file: str) -> Any:
+    pos.value[loc] = _mark(node)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for knode, vnode in node.value:
+            if not isinstance(knode, yaml.ScalarNode):
+                line, col = _mark(knode)
+                problems.append(ConfigProblem(file, line, col, _fmt(loc), "mapping keys must be plain strings"))
+                continue
+            key = knode.value
+            if key == "<<":
+                line, col = _mark(knode)
+                problems.append(ConfigProblem(file, line, col, _fmt(loc), "YAML merge keys (<<) are not supported", "write the keys out"))
+                continue
+            if key in out:
+                line, col = _mark(knode)
+                problems.append(
+                    ConfigProblem(file, line, col, _fmt(loc + (key,)), f"duplicate key {key!r}", "YAML keeps only the last one; remove one of them")
+                )
+            pos.key[loc + (key,)] = _mark(knode)
+            out[key] = _construct(vnode, loc + (key,), pos, problems, file)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(v, loc + (i,), pos, problems, file) for i, v in enumerate(node.value)]
+    return _scalar(node)
+
+
+def _scalar(node: yaml.Node) -> Any:
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def _fmt(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _fields_at(loc: Loc) -> list[str]:
+    """Known field names of the model reached by `loc`, for "did you mean" hints."""
+    model: Any = LabConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        model = _model_in(ann)
+        if model is None:
+            return []
+    return list(getattr(model, "model_fields", {}).keys())
+
+
+def _model_in(ann: Any) -> Any:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for arg in getattr(ann, "__args__", ()) or ():
+        m = _model_in(arg)
+        if m is not None:
+            return m
+    return None
+
+
+def _problem_from_pydantic(err: dict[str, Any], pos: _Positions, file: str) -> ConfigProblem:
+    loc: Loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-after", "literal["))))
+    etype = err["type"]
+    msg = err["msg"]
+    hint: str | None = None
+    if etype == "extra_forbidden":
+        key = str(loc[-1])
+        known = _fields_at(loc[:-1])
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        msg = f"unknown key {key!r}"
+        hint = f"did you mean {close[0]!r}?" if close else (f"known keys here: {', '.join(known)}" if known else None)
+        line, col = pos.at(loc, prefer_key=True)
+        return ConfigProblem(file, line, col, _fmt(loc), msg, hint)
+    if etype == "missing":
+        line, col = pos.at(loc[:-1])
+        return ConfigProblem(file, line, col, _fmt(loc), "required key is missing", f"add '{loc[-1]}:' here (see docs/config.md)")
+    if etype == "value_error":
+        msg = msg.removeprefix("Value error, ")
+    elif etype.endswith("_type") or etype.endswith("_parsing"):
+        got = err.get("input")
+        msg = f"{msg} (got {type(got).__name__} {got!r})" if not isinstance(got, (dict, list)) else f"{msg} (got a {type(got).__name__})"
+    elif etype == "literal_error":
+        msg = f"{msg} (got {err.get('input')!r})"
+    elif etype == "string_pattern_mismatch":
+        msg = f"{err.get('input')!r} does not have the expected form"
+        hint = f"expected a value matching {err.get('ctx', {}).get('pattern')}"
+    line, col = pos.at(loc)
+    return ConfigProblem(file, line, col, _fmt(loc), msg, hint)
+
+
+def load_config_text(text: str, file: str = "<string>") -> LabConfig:
+    problems: list[ConfigProblem] = []
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else None
+        col = mark.column + 1 if mark else None
+        raise ConfigError([ConfigProblem(file, line, col, "", f"not valid YAML: {e.problem or e.context}", "check indentation and quoting near this position")]) from None
+    except yaml.YAMLError as e:
+        raise ConfigError([ConfigProblem(file, None, None, "", f"not valid YAML: {e}")]) from None
+    if node is None:
+        raise ConfigError([ConfigProblem(file, 1, 1, "", "the file is empty", "run 'jenkins-kit init' to write a starter config")])
+    pos = _Positions()
+    data = _construct(node, (), pos, problems, file)
+    if not isinstance(data, dict):
+        line, col = _mark(node)
+        raise ConfigError([ConfigProblem(file, line, col, "", "the top level must be a mapping (key: value)", "run 'jenkins-kit init' to see the expected shape")])
+    try:
+        cfg = LabConfig.model_validate(data)
+    except ValidationError as e:
+        problems.extend(_problem_from_pydantic(err, pos, file) for err in e.errors())
+        cfg = None
+    if problems:
+        problems.sort(key=lambda p: (p.line or 0, p.column or 0))
+        raise ConfigError(problems)
+    assert cfg is not None
+    return cfg
+
+
+def load_config(path: str | Path) -> LabConfig:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([ConfigProblem(str(p), None, None, "", "file not found", "pass --config PATH, or run 'jenkins-kit init' to write one")]) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError([ConfigProblem(str(p), None, None, "", f"not UTF-8 text ({e.reason} at byte {e.start})")]) from None
+    except OSError as e:
+        raise ConfigError([ConfigProblem(str(p), None, None, "", f"cannot read: {e.strerror}")]) from None
+    return load_config_text(text, str(p))

@@ -1,0 +1,392 @@
+"""Schema of `jenkins-kit.yaml`: the typed, immutable desired state of one lab.
+
+Every field is documented in docs/config.md; keep the two in step (tests/test_config_docs.py checks).
+Secrets are only ever references (`SecretRef`), never values.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+# Jenkins.checkGoodName: characters Jenkins refuses in item names (jenkins-remote-api.md §3.1).
+JENKINS_UNSAFE_CHARS = set("?*/\\%!@#$^&|<>[]:;")
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$")
+_PLUGIN = re.compile(r"^[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-+]+$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IMAGE = re.compile(r"^[a-z0-9]+([._\-/:@a-zA-Z0-9]*)$")
+_REGISTRY = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$")
+
+
+def _dns_label(v: str) -> str:
+    if len(v) > 63 or not _DNS1123_LABEL.match(v):
+        raise ValueError(
+            "must be a Kubernetes DNS-1123 label: lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit, at most 63 characters"
+        )
+    return v
+
+
+def _dns_subdomain(v: str) -> str:
+    if len(v) > 253 or not all(_DNS1123_LABEL.match(p) for p in v.split(".")):
+        raise ValueError("must be a Kubernetes DNS-1123 subdomain: lowercase labels separated by '.'")
+    return v
+
+
+def jenkins_name_problem(v: str) -> str | None:
+    """Why `v` cannot be a Jenkins item name (Jenkins.checkGoodName), or None."""
+    t = v.strip()
+    if not t:
+        return "a Jenkins item name cannot be empty"
+    if t in (".", ".."):
+        return f"'{t}' is not an allowed Jenkins item name"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in v):
+        return "control characters are not allowed in a Jenkins item name"
+    bad = next((c for c in v if c in JENKINS_UNSAFE_CHARS), None)
+    if bad is not None:
+        return f"'{bad}' is an unsafe character in a Jenkins item name"
+    if t.endswith("."):
+        return "a Jenkins item name cannot end with '.'"
+    if t != v:
+        return "a Jenkins item name cannot start or end with whitespace (Jenkins trims it)"
+    return None
+
+
+def _jenkins_name(v: str) -> str:
+    problem = jenkins_name_problem(v)
+    if problem:
+        raise ValueError(problem)
+    return v
+
+
+def _folder_path(v: str) -> str:
+    for seg in v.split("/"):
+        problem = jenkins_name_problem(seg)
+        if problem:
+            raise ValueError(f"folder segment {seg!r}: {problem}")
+    return v
+
+
+def _quantity(v: str) -> str:
+    if not _QUANTITY.match(v):
+        raise ValueError("must be a Kubernetes quantity such as 10Gi, 512Mi or 500m")
+    return v
+
+
+def _abs_path(v: str) -> str:
+    if not v.startswith("/") or "\n" in v or " " in v or "//" in v or v.rstrip("/") != v and v != "/":
+        raise ValueError("must be an absolute path without spaces or a trailing '/' (e.g. /nfs_shared/jenkins)")
+    return v
+
+
+def _image(v: str) -> str:
+    if not _IMAGE.match(v) or len(v) > 255:
+        raise ValueError("must be a container image reference such as moby/buildkit:v0.25.1-rootless")
+    return v
+
+
+def _host_or_ip(v: str) -> str:
+    try:
+        ipaddress.ip_address(v)
+        return v
+    except ValueError:
+        pass
+    if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*", v):
+        raise ValueError("must be an IP address or a host name")
+    return v
+
+
+def _registry(v: str) -> str:
+    if not _REGISTRY.match(v):
+        raise ValueError("must be host[:port] of a registry, e.g. 192.168.1.10:8443 (no scheme, no path)")
+    return v
+
+
+def _ipv4(v: str) -> str:
+    try:
+        ipaddress.IPv4Address(v)
+    except ValueError:
+        raise ValueError("must be an IPv4 address such as 192.168.1.11") from None
+    return v
+
+
+def _plugin(v: str) -> str:
+    if not _PLUGIN.match(v):
+        raise ValueError("must be pinned as 'shortName:version' (e.g. kubernetes:4358.vcfd9c5a_0a_f51)")
+    if v.split(":", 1)[1] in ("latest", "experimental"):
+        raise ValueError("must be pinned to a version, not 'latest'/'experimental'")
+    return v
+
+
+def _git_url(v: str) -> str:
+    if any(c in v for c in "\n\r\t ") or not v:
+        raise ValueError("must be a git URL without whitespace")
+    if not (re.match(r"^(https?|git|ssh|file)://", v) or re.match(r"^[\w.\-]+@[\w.\-]+:", v) or v.startswith("/")):
+        raise ValueError("must be a git URL (https://, ssh://, git://, file://, user@host:path) or an absolute path")
+    return v
+
+
+def _git_branch(v: str) -> str:
+    # git check-ref-format rules, simplified to what matters for us.
+    if not v or v.startswith(("-", "/")) or v.endswith(("/", ".", ".lock")) or ".." in v or "@{" in v or "//" in v:
+        raise ValueError("is not a valid git branch name")
+    if any(ord(c) < 0x20 or c in " ~^:?*[\\\x7f" for c in v):
+        raise ValueError("is not a valid git branch name (no spaces or ~^:?*[\\ characters)")
+    return v
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+DnsSubdomain = Annotated[str, AfterValidator(_dns_subdomain)]
+JenkinsName = Annotated[str, AfterValidator(_jenkins_name)]
+FolderPath = Annotated[str, AfterValidator(_folder_path)]
+Quantity = Annotated[str, AfterValidator(_quantity)]
+AbsPath = Annotated[str, AfterValidator(_abs_path)]
+Image = Annotated[str, AfterValidator(_image)]
+HostOrIp = Annotated[str, AfterValidator(_host_or_ip)]
+IPv4 = Annotated[str, AfterValidator(_ipv4)]
+PluginPin = Annotated[str, AfterValidator(_plugin)]
+GitUrl = Annotated[str, AfterValidator(_git_url)]
+GitBranch = Annotated[str, AfterValidator(_git_branch)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretKeyRef(_Model):
+    name: DnsSubdomain
+    key: Annotated[str, Field(pattern=r"^[-._a-zA-Z0-9]+$")]
+
+
+class SecretRef(_Model):
+    """Where a secret value comes from. Exactly one of env, file or secret."""
+
+    env: Annotated[str, Field(pattern=_ENV_NAME.pattern)] | None = None
+    file: str | None = None
+    secret: SecretKeyRef | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "SecretRef":
+        given = [k for k in ("env", "file", "secret") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a secret reference needs exactly one of 'env' (variable name), 'file' (path) "
+                "or 'secret' ({name, key} of an existing Kubernetes Secret); values are never written in the config"
+            )
+        return self
+
+
+class Cluster(_Model):
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespace: DnsLabel = "jenkins"
+    control_plane_node: DnsSubdomain = "m-k8s"
+    kubernetes_version: Annotated[str, Field(pattern=r"^1\.[0-9]{2}$")] = "1.34"
+
+
+class Nfs(_Model):
+    server: HostOrIp
+    path: AbsPath
+    size: Quantity = "10Gi"
+    uid: Annotated[int, Field(ge=0, le=2**31 - 1)] = 1000
+    gid: Annotated[int, Field(ge=0, le=2**31 - 1)] = 1000
+    clients: list[str] = Field(default_factory=lambda: ["192.168.1.0/24"], min_length=1)
+    options: list[Annotated[str, Field(pattern=r"^[a-z_]+(=[A-Za-z0-9_:./\-]+)?$")]] = Field(
+        default_factory=lambda: ["rw", "sync", "no_root_squash", "no_subtree_check"]
+    )
+    volume_name: DnsSubdomain = "jenkins"
+    claim_name: DnsSubdomain = "jenkins"
+
+    @model_validator(mode="after")
+    def _clients(self) -> "Nfs":
+        for c in self.clients:
+            if not re.fullmatch(r"[A-Za-z0-9.*?\-/:\[\]]+", c) or c.startswith("-"):
+                raise ValueError(f"NFS client {c!r} is not a host, IP, network/prefix or wildcard exports(5) accepts")
+        return self
+
+
+class Admin(_Model):
+    user: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-@]+$", max_length=64)] = "admin"
+    existing_secret: DnsSubdomain = "jenkins-admin"
+    user_key: Annotated[str, Field(pattern=r"^[-._a-zA-Z0-9]+$")] = "jenkins-admin-user"
+    password_key: Annotated[str, Field(pattern=r"^[-._a-zA-Z0-9]+$")] = "jenkins-admin-password"
+    password: SecretRef | None = None
+
+
+class Service(_Model):
+    type: Literal["LoadBalancer", "NodePort", "ClusterIP"] = "LoadBalancer"
+    port: Port = 80
+    target_port: Port = 8080
+    load_balancer_ip: IPv4 | None = None
+    node_port: Annotated[int, Field(ge=30000, le=32767)] | None = None
+
+
+class Jenkins(_Model):
+    release: DnsLabel = "jenkins"
+    chart: str = "jenkins"
+    chart_repo: str = "https://charts.jenkins.io"
+    chart_version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")] = "5.9.53"
+    image_tag: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")] = "2.568.2-jdk21"
+    url: Annotated[str, Field(pattern=r"^https?://[^\s]+/$")] | None = None
+    admin: Admin = Admin()
+    service: Service = Service()
+    timezone: Annotated[str, Field(pattern=r"^[A-Za-z_+\-0-9]+(/[A-Za-z_+\-0-9]+)*$")] = "Asia/Seoul"
+    session_timeout_minutes: Annotated[int, Field(ge=0, le=525600)] = 1440
+    session_eviction_seconds: Annotated[int, Field(ge=0, le=31536000)] = 86400
+    plugins: list[PluginPin] = Field(
+        default_factory=lambda: [
+            "kubernetes:4358.vcfd9c5a_0a_f51",
+            "workflow-aggregator:608.v67378e9d3db_1",
+            "git:5.7.0",
+            "configuration-as-code:1971.vf9280461ea_89",
+            "credentials-binding:696.v256688029804",
+            "cloudbees-folder:6.1008.v0e8ebb_4c5b_88",
+            "workflow-multibranch:806.vb_b_688f609ee9",
+        ]
+    )
+
+
+class RegistryCredentials(_Model):
+    username: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-@]+$", max_length=255)]
+    password: SecretRef
+    secret_name: DnsSubdomain = "registry-credentials"
+    credentials_id: JenkinsName = "registry"
+
+
+class Registry(_Model):
+    address: Annotated[str, AfterValidator(_registry)]
+    insecure: bool = False
+    credentials: RegistryCredentials | None = None
+
+
+class Resources(_Model):
+    cpu: Quantity = "500m"
+    memory: Quantity = "512Mi"
+
+
+class Agents(_Model):
+    namespace: DnsLabel = "jenkins"
+    deploy_namespace: DnsLabel = "default"
+    service_account: DnsSubdomain = "jenkins-agent"
+    label: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$")] = "jenkins-kit-agent"
+    jnlp_image: Image = "jenkins/inbound-agent:3345.v03dee9b_f88fc-1"
+    builder_image: Image = "moby/buildkit:v0.25.1-rootless"
+    kubectl_image: Image = "registry.k8s.io/kubectl:v1.34.2"
+    requests: Resources = Resources()
+    container_cap: Annotated[int, Field(ge=1, le=1000)] = 10
+
+
+class GeneratedDeploy(_Model):
+    replicas: Annotated[int, Field(ge=0, le=1000)] = 1
+    container_port: Port = 8080
+    service_port: Port = 80
+    service_type: Literal["LoadBalancer", "NodePort", "ClusterIP"] = "LoadBalancer"
+
+
+class Deploy(_Model):
+    """Either the repository's own manifests (`manifests: path`) or a generated Deployment + Service."""
+
+    manifests: str | None = None
+    generate: GeneratedDeploy | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> "Deploy":
+        if self.manifests is not None and self.generate is not None:
+            raise ValueError("set either 'manifests' (a path in the repository) or 'generate', not both")
+        if self.manifests is not None and (self.manifests.startswith("/") or ".." in self.manifests.split("/")):
+            raise ValueError("'manifests' must be a relative path inside the repository")
+        return self
+
+
+class Parameter(_Model):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+    type: Literal["string", "boolean", "choice"] = "string"
+    default: str | bool | None = None
+    choices: list[str] | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _shape(self) -> "Parameter":
+        if self.type == "choice" and not self.choices:
+            raise ValueError("a choice parameter needs a non-empty 'choices' list")
+        if self.type != "choice" and self.choices is not None:
+            raise ValueError("'choices' is only valid with type: choice")
+        if self.type == "boolean" and self.default is not None and not isinstance(self.default, bool):
+            raise ValueError("a boolean parameter's default must be true or false")
+        return self
+
+
+class JobOptions(_Model):
+    """How the Jenkins job for a repository is shaped. Every field is optional so `jobs.defaults`
+    and per-repository `job:` can be merged (repository wins)."""
+
+    type: Literal["pipeline", "multibranch"] | None = None
+    folder: FolderPath | None = None
+    jenkinsfile: Literal["generated", "scm"] | None = None
+    script_path: str | None = None
+    template: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$")] | None = None
+    parameters: list[Parameter] | None = None
+    poll_scm: str | None = None
+    keep_builds: Annotated[int, Field(ge=1, le=100000)] | None = None
+    description: str | None = None
+    disabled: bool | None = None
+
+
+class Repository(_Model):
+    name: DnsLabel
+    git: GitUrl
+    branch: GitBranch = "main"
+    image: Annotated[str, Field(pattern=r"^[a-z0-9]+([._\-/][a-z0-9]+)*$", max_length=200)] | None = None
+    dockerfile: str = "Dockerfile"
+    context: str = "."
+    credentials_id: JenkinsName | None = None
+    deploy: Deploy = Deploy()
+    job: JobOptions = JobOptions()
+    description: str = ""
+
+    @property
+    def image_name(self) -> str:
+        return self.image or self.name
+
+
+class Jobs(_Model):
+    defaults: JobOptions = JobOptions()
+    templates_dir: str | None = None
+    workers: Annotated[int, Field(ge=1, le=64)] = 8
+
+
+class MetalLB(_Model):
+    enabled: bool = True
+    addresses: list[str] = Field(default_factory=lambda: ["192.168.1.11-192.168.1.29"], min_length=1)
+    chart_version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")] = "0.15.2"
+    namespace: DnsLabel = "metallb-system"
+
+
+class LabConfig(_Model):
+    version: Literal[1] = 1
+    cluster: Cluster = Cluster()
+    nfs: Nfs
+    jenkins: Jenkins = Jenkins()
+    registry: Registry
+    agents: Agents = Agents()
+    jobs: Jobs = Jobs()
+    metallb: MetalLB | None = None
+    repositories: list[Repository] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_repos(self) -> "LabConfig":
+        seen: dict[str, int] = {}
+        for i, r in enumerate(self.repositories):
+            key = r.name.lower()
+            if key in seen:
+                raise ValueError(
+                    f"repositories[{i}].name {r.name!r} repeats repositories[{seen[key]}].name "
+                    "(names are job names, and Jenkins compares them case-insensitively)"
+                )
+            seen[key] = i
+        return self

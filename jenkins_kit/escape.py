@@ -1,0 +1,87 @@
+"""Escaping for every language we emit, one function per target.
+
+Templates reach these through named Jinja2 filters (see render/env.py). Nothing is interpolated raw.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _check_xml_chars(value: str) -> str:
+    if _XML_ILLEGAL.search(value):
+        raise ValueError("contains a control character that XML 1.0 cannot represent")
+    return value
+
+
+def xml_text(value: object) -> str:
+    """Escape for XML character data. CR is encoded so parsers do not normalise it away."""
+    s = _check_xml_chars(str(value))
+    return (
+        s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    )
+
+
+def xml_attr(value: object) -> str:
+    """Escape for a double-quoted XML attribute value (whitespace kept via char refs)."""
+    s = xml_text(value)
+    return s.replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
+
+
+def groovy_str(value: object) -> str:
+    """A Groovy single-quoted string literal (no interpolation), including the quotes.
+
+    Single-quoted Groovy strings support the Java escapes; anything outside printable ASCII is
+    written as a unicode escape so that Jenkinsfile encoding never matters.
+    """
+    out = ["'"]
+    for ch in str(value):
+        o = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == "'":
+            out.append("\\'")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "$":
+            out.append("\\$")  # harmless in '...', and safe if a template author switches to "..."
+        elif 0x20 <= o < 0x7F:
+            out.append(ch)
+        elif o > 0xFFFF:
+            o -= 0x10000
+            out.append(f"\\u{0xD800 + (o >> 10):04x}\\u{0xDC00 + (o & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{o:04x}")
+    out.append("'")
+    return "".join(out)
+
+
+def yaml_str(value: object) -> str:
+    """A YAML double-quoted scalar. JSON strings are valid YAML 1.2 double-quoted scalars;
+    non-ASCII is escaped so the output is pure ASCII."""
+    return json.dumps(str(value), ensure_ascii=True)
+
+
+def shell_word(value: object) -> str:
+    """One POSIX shell word."""
+    return shlex.quote(str(value))
+
+
+def jcasc_literal(value: object) -> str:
+    """Make text literal for JCasC: `${` starts a variable there, `^${` is the documented escape."""
+    return str(value).replace("${", "^${")
+
+
+def jcasc_ref(name: str) -> str:
+    """A JCasC secret reference `${name}` for a variable/secret-file name we control."""
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
+        raise ValueError(f"not a safe JCasC variable name: {name!r}")
+    return "${" + name + "}"
