@@ -1,0 +1,1 @@
+"""Pure rendering: config → text. No I/O besides reading shipped templates."""

@@ -1,0 +1,61 @@
+"""The Jinja2 environment every template renders through.
+
+StrictUndefined makes a missing variable an error, autoescape is off because each template language
+needs its own escaping: templates must pass every value through one of the named filters below.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from jenkins_kit import escape
+
+_PKG = Path(__file__).resolve().parent.parent
+
+
+def data_dir(name: str) -> Path:
+    """Location of a shipped template folder (`jcasc` or `job_templates`).
+
+    In a wheel they live in jenkins_kit/_data/<name>; in a source checkout at the repository root.
+    """
+    packaged = _PKG / "_data" / name
+    if packaged.is_dir():
+        return packaged
+    source = _PKG.parent / name
+    if source.is_dir():
+        return source
+    raise FileNotFoundError(f"template folder {name!r} is missing from this installation")
+
+
+FILTERS = {
+    "xml": escape.xml_text,
+    "xml_attr": escape.xml_attr,
+    "groovy": escape.groovy_str,
+    "yaml": escape.yaml_str,
+    "sh": escape.shell_word,
+    "jcasc": escape.jcasc_literal,
+}
+
+
+def make_env(*search_paths: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(p) for p in search_paths]),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(FILTERS)
+    env.globals["jcasc_ref"] = escape.jcasc_ref
+    return env
+
+
+@lru_cache(maxsize=8)
+def template_env(name: str, user_dir: str | None = None) -> jinja2.Environment:
+    """Environment for a shipped folder; a user folder, when given, overrides templates by name."""
+    paths = [Path(user_dir)] if user_dir else []
+    return make_env(*paths, data_dir(name))
