@@ -226,6 +226,24 @@ class Service(_Model):
     node_port: Annotated[int, Field(ge=30000, le=32767)] | None = None
 
 
+class StringCredential(_Model):
+    """A Jenkins 'secret text' credential whose value lives in an existing Kubernetes Secret."""
+
+    id: JenkinsName
+    secret: SecretKeyRef
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _labels(self) -> "StringCredential":
+        # The chart mounts additionalExistingSecrets as `<name>-<key>`; both must be DNS labels.
+        for part, what in ((self.secret.name, "secret.name"), (self.secret.key, "secret.key")):
+            try:
+                _dns_label(part)
+            except ValueError:
+                raise ValueError(f"{what} {part!r} must be a lowercase DNS label: the Helm chart mounts it as ${{<name>-<key>}}") from None
+        return self
+
+
 class Jenkins(_Model):
     release: DnsLabel = "jenkins"
     chart: str = "jenkins"
@@ -238,6 +256,8 @@ class Jenkins(_Model):
     timezone: Annotated[str, Field(pattern=r"^[A-Za-z_+\-0-9]+(/[A-Za-z_+\-0-9]+)*$")] = "Asia/Seoul"
     session_timeout_minutes: Annotated[int, Field(ge=0, le=525600)] = 1440
     session_eviction_seconds: Annotated[int, Field(ge=0, le=31536000)] = 86400
+    system_message: str = "Managed by jenkins-kit: changes made in the UI may be overwritten."
+    credentials: list[StringCredential] = Field(default_factory=list)
     plugins: list[PluginPin] = Field(
         default_factory=lambda: [
             "kubernetes:4358.vcfd9c5a_0a_f51",
@@ -276,7 +296,7 @@ class Agents(_Model):
     label: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$")] = "jenkins-kit-agent"
     jnlp_image: Image = "jenkins/inbound-agent:3345.v03dee9b_f88fc-1"
     builder_image: Image = "moby/buildkit:v0.25.1-rootless"
-    kubectl_image: Image = "registry.k8s.io/kubectl:v1.34.2"
+    kubectl_image: Image = "alpine/kubectl:1.34.2"
     requests: Resources = Resources()
     container_cap: Annotated[int, Field(ge=1, le=1000)] = 10
 

@@ -1,0 +1,56 @@
+"""`jenkins-kit render`: the whole bootstrap bundle, offline and byte-for-byte deterministic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from jenkins_kit.cli.output import config_option, console, print_json
+from jenkins_kit.config import load_config
+from jenkins_kit.render.bundle import render_bundle, write_bundle
+
+
+@click.command("render")
+@config_option
+@click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write the bundle into.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+def render_cmd(config_path: str, out_dir: str, as_json: bool) -> None:
+    """Render everything the lab needs into --out, touching no cluster and no Jenkins.
+
+    \b
+    k8s/      Namespace, NFS PersistentVolume + PersistentVolumeClaim, agent RBAC
+    helm/     values.yaml for the official jenkins chart (JCasC inside)
+    jcasc/    the Configuration-as-Code fragments, one per concern
+    jobs/     one folder per job: config.xml and Jenkinsfile
+    nfs/      the /etc/exports line and a script for the NFS host
+
+    Rendering twice gives identical bytes; files that did not change are left alone.
+    The config is validated first; if it is invalid nothing is written.
+    """
+    cfg = load_config(config_path)
+    bundle = render_bundle(cfg)  # everything is rendered before anything is written
+    out = Path(out_dir)
+    results = write_bundle(bundle, out)
+    if as_json:
+        print_json(
+            {
+                "out": str(out),
+                "sha256": bundle.sha256(),
+                "files": [{"path": p, "status": s} for p, s in results],
+            }
+        )
+        return
+    table = Table(title=f"bundle in {out}/", show_edge=False, pad_edge=False)
+    table.add_column("file")
+    table.add_column("status")
+    for p, s in results:
+        table.add_row(p, s)
+    console().print(table)
+    changed = sum(1 for _, s in results if s != "unchanged")
+    console().print(f"{len(results)} files, {changed} changed. Next: jenkins-kit plan --config {config_path}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(render_cmd)

@@ -1,0 +1,79 @@
+"""The whole offline bootstrap bundle: every file Jenkins, Kubernetes and the NFS host receive."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jenkins_kit.config.schema import LabConfig
+from jenkins_kit.render.helm_values import render_values
+from jenkins_kit.render.jcasc import render_jcasc
+from jenkins_kit.render.manifests import manifest_filename, render_manifests, to_yaml
+from jenkins_kit.render.nfs import export_line, host_script
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Relative path → text. Paths use '/', order is the order files are listed to users."""
+
+    files: dict[str, str] = field(default_factory=dict)
+
+    def sha256(self) -> str:
+        h = hashlib.sha256()
+        for path in sorted(self.files):
+            h.update(path.encode() + b"\0" + self.files[path].encode() + b"\0")
+        return h.hexdigest()
+
+
+def render_bundle(cfg: LabConfig) -> Bundle:
+    files: dict[str, str] = {}
+    for i, m in enumerate(render_manifests(cfg)):
+        files[f"k8s/{manifest_filename(i, m)}"] = to_yaml(m)
+    jcasc = render_jcasc(cfg)
+    for name, text in jcasc.items():
+        files[f"jcasc/{name}.yaml"] = text
+    files["helm/values.yaml"] = (
+        f"# Values for the official jenkins chart {cfg.jenkins.chart_version} (rendered by jenkins-kit).\n"
+        f"# helm upgrade --install {cfg.jenkins.release} jenkins/jenkins --version {cfg.jenkins.chart_version}"
+        f" -n {cfg.cluster.namespace} -f values.yaml\n" + to_yaml(render_values(cfg, jcasc))
+    )
+    for job in _render_jobs(cfg):
+        base = f"jobs/{job.full_name}"
+        files[f"{base}/config.xml"] = job.config_xml
+        if job.jenkinsfile is not None:
+            files[f"{base}/Jenkinsfile"] = job.jenkinsfile
+    files["nfs/exports"] = export_line(cfg) + "\n"
+    files["nfs/setup.sh"] = host_script(cfg)
+    return Bundle(files)
+
+
+def _render_jobs(cfg: LabConfig) -> list:  # type: ignore[type-arg]
+    try:
+        from jenkins_kit.render.jobs import render_jobs
+    except ImportError:  # job rendering lands separately; the rest of the bundle stands alone
+        return []
+    return list(render_jobs(cfg))
+
+
+def write_bundle(bundle: Bundle, out: Path) -> list[tuple[str, str]]:
+    """Write files; returns (path, status) with status created/updated/unchanged. Idempotent."""
+    results: list[tuple[str, str]] = []
+    for rel, text in bundle.files.items():
+        target = out / rel
+        data = text.encode("utf-8")
+        if target.exists():
+            if target.read_bytes() == data:
+                results.append((rel, "unchanged"))
+                continue
+            status = "updated"
+        else:
+            status = "created"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(data)
+        if rel.endswith(".sh"):
+            tmp.chmod(0o755)
+        tmp.replace(target)
+        results.append((rel, status))
+    return results

@@ -1,0 +1,69 @@
+"""Values for the official `jenkins` chart (jenkinsci/helm-charts, 5.9.x): modern keys only.
+
+Chart 5.x rejects any `master.*` key (templates/deprecation.yaml), so none is ever emitted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jenkins_kit.config.schema import LabConfig
+from jenkins_kit.render.jcasc import render_jcasc, secret_mounts
+
+CONTROL_PLANE_TAINTS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
+
+
+def render_values(cfg: LabConfig, jcasc: dict[str, str] | None = None) -> dict[str, Any]:
+    j = cfg.jenkins
+    uid, gid = cfg.nfs.uid, cfg.nfs.gid
+    controller: dict[str, Any] = {
+        "image": {"tag": j.image_tag},
+        "numExecutors": 0,
+        "admin": {
+            "createSecret": False,
+            "existingSecret": j.admin.existing_secret,
+            "userKey": j.admin.user_key,
+            "passwordKey": j.admin.password_key,
+        },
+        "nodeSelector": {"kubernetes.io/hostname": cfg.cluster.control_plane_node},
+        # Both keys: kubeadm >=1.25 taints control-plane, older clusters still carry master.
+        "tolerations": [
+            {"key": key, "operator": "Exists", "effect": "NoSchedule"} for key in CONTROL_PLANE_TAINTS
+        ],
+        "usePodSecurityContext": True,
+        "podSecurityContextOverride": {"runAsUser": uid, "runAsGroup": gid, "fsGroup": gid, "runAsNonRoot": uid != 0},
+        "containerSecurityContext": {
+            "runAsUser": uid,
+            "runAsGroup": gid,
+            "readOnlyRootFilesystem": True,
+            "allowPrivilegeEscalation": False,
+        },
+        "serviceType": j.service.type,
+        "servicePort": j.service.port,
+        "targetPort": j.service.target_port,
+        "jenkinsOpts": f"--sessionTimeout={j.session_timeout_minutes} --sessionEviction={j.session_eviction_seconds}",
+        "javaOpts": f"-Duser.timezone={j.timezone} -Dorg.apache.commons.jelly.tags.fmt.timeZone={j.timezone}",
+        "installPlugins": list(j.plugins),
+        "installLatestPlugins": False,
+        "installLatestSpecifiedPlugins": False,
+        "JCasC": {
+            "defaultConfig": False,
+            "configUrls": [],
+            "configScripts": dict(jcasc if jcasc is not None else render_jcasc(cfg)),
+        },
+        "sidecars": {"configAutoReload": {"enabled": True}},
+    }
+    if j.url:
+        controller["jenkinsUrl"] = j.url
+    if j.service.type == "LoadBalancer" and j.service.load_balancer_ip:
+        controller["serviceAnnotations"] = {"metallb.io/loadBalancerIPs": j.service.load_balancer_ip}
+    if j.service.type == "NodePort" and j.service.node_port:
+        controller["nodePort"] = j.service.node_port
+    mounts = secret_mounts(cfg)
+    if mounts:
+        controller["additionalExistingSecrets"] = mounts
+    return {
+        "controller": controller,
+        "agent": {"enabled": False},
+        "persistence": {"enabled": True, "existingClaim": cfg.nfs.claim_name},
+    }
