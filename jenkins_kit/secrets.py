@@ -1,0 +1,174 @@
+"""Secret values: resolved from references (env / file / Kubernetes Secret), never logged.
+
+A resolved value is wrapped in `SecretValue`, whose repr/str never show it; `reveal()` is the only
+way out and is called at the moment of use (a Secret's data, an HTTP auth header). Every value
+resolved or generated here is remembered so `scrub()` can remove it from any text that is about
+to be shown (an exception from a client library, a subprocess's stderr).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets as _random
+import stat
+import string
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from jenkins_kit.config.schema import SecretRef
+from jenkins_kit.errors import ExitCode, KitError
+
+REDACTED = "<redacted>"
+_KNOWN: set[str] = set()
+_LOCK = threading.Lock()
+
+
+class SecretError(KitError):
+    exit_code = ExitCode.USAGE
+
+
+class SecretValue:
+    """A secret that refuses to be printed."""
+
+    __slots__ = ("_value", "source")
+
+    def __init__(self, value: str, source: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError("secret value must be a str")
+        self._value = value
+        self.source = source  # a description of the reference, never the value
+        remember(value)
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"SecretValue({REDACTED} from {self.source})"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SecretValue):
+            return _random.compare_digest(self._value.encode(), other._value.encode())
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(("SecretValue", self._value))
+
+    def __reduce__(self) -> Any:  # never pickled into caches or crash dumps
+        raise TypeError("SecretValue cannot be pickled")
+
+
+def remember(value: str) -> None:
+    """Register a value so `scrub` hides it (short values would make scrubbing noisy: skip <4 chars)."""
+    if value and len(value) >= 4:
+        with _LOCK:
+            _KNOWN.add(value)
+            _KNOWN.add(base64.b64encode(value.encode()).decode())
+
+
+def scrub(text: str) -> str:
+    """Replace every known secret value (and its base64 form) in `text`."""
+    if not text:
+        return text
+    with _LOCK:
+        known = sorted(_KNOWN, key=len, reverse=True)
+    for v in known:
+        if v in text:
+            text = text.replace(v, REDACTED)
+    return text
+
+
+def describe(ref: SecretRef) -> str:
+    """A human description of where a secret comes from (safe to print)."""
+    if ref.env is not None:
+        return f"env ${ref.env}"
+    if ref.file is not None:
+        return f"file {ref.file}"
+    assert ref.secret is not None
+    return f"Kubernetes Secret {ref.secret.name}[{ref.secret.key}]"
+
+
+SecretReader = Callable[[str, str, str], "str | None"]
+"""(namespace, name, key) -> value or None; how `resolve` reads a Kubernetes Secret."""
+
+
+def resolve(
+    ref: SecretRef,
+    *,
+    namespace: str | None = None,
+    read_secret: SecretReader | None = None,
+    environ: dict[str, str] | None = None,
+) -> SecretValue:
+    """Resolve a reference to its value. Errors name the reference, never a value."""
+    env = os.environ if environ is None else environ
+    where = describe(ref)
+    if ref.env is not None:
+        value = env.get(ref.env)
+        if value is None or value == "":
+            raise SecretError(
+                f"the secret reference {where} is not set",
+                f"export {ref.env}=... in the shell that runs jenkins-kit (the value is never printed)",
+            )
+        return SecretValue(value, where)
+    if ref.file is not None:
+        path = Path(os.path.expanduser(ref.file))
+        try:
+            st = path.stat()
+            raw = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SecretError(f"the secret file {path} does not exist", "create it (mode 0600) or fix the 'file:' reference") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise SecretError(f"cannot read the secret file {path}: {e.__class__.__name__}", "check its permissions and that it is UTF-8 text") from None
+        value = raw[:-1] if raw.endswith("\n") else raw
+        if value.endswith("\r"):
+            value = value[:-1]
+        if not value:
+            raise SecretError(f"the secret file {path} is empty", "write the secret into it (one line)")
+        if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            # Not fatal (a lab may share a mounted secret), but worth saying.
+            _warn(f"secret file {path} is readable by group/others (mode {stat.S_IMODE(st.st_mode):04o}); chmod 600 it")
+        return SecretValue(value, where)
+    assert ref.secret is not None
+    if read_secret is None or namespace is None:
+        raise SecretError(f"the secret reference {where} needs the cluster", "run this command with access to the cluster")
+    value = read_secret(namespace, ref.secret.name, ref.secret.key)
+    if value is None:
+        raise SecretError(
+            f"{where} was not found in namespace {namespace}",
+            f"create it: kubectl -n {namespace} create secret generic {ref.secret.name} --from-file={ref.secret.key}=<file>",
+        )
+    return SecretValue(value, where)
+
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def generate_password(length: int = 32) -> SecretValue:
+    """A random password from the OS CSPRNG: letters and digits (safe in any shell, URL or YAML)."""
+    if length < 16:
+        raise ValueError("refusing to generate a password shorter than 16 characters")
+    while True:
+        value = "".join(_random.choice(_ALPHABET) for _ in range(length))
+        # At least one of each class, so picky password policies accept it.
+        if any(c.islower() for c in value) and any(c.isupper() for c in value) and any(c.isdigit() for c in value):
+            return SecretValue(value, "generated")
+
+
+_warnings: list[str] = []
+
+
+def _warn(msg: str) -> None:
+    _warnings.append(msg)
+
+
+def take_warnings() -> list[str]:
+    """Warnings gathered while resolving (printed by the CLI)."""
+    out = list(_warnings)
+    _warnings.clear()
+    return out
