@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from jenkins_kit.config.schema import LabConfig
+from jenkins_kit.config.schema import LOC_MARK, LabConfig
 from jenkins_kit.errors import ConfigError, ConfigProblem
 
 Loc = tuple[object, ...]
@@ -127,6 +128,9 @@ def _problem_from_pydantic(err: dict[str, Any], pos: _Positions, file: str) -> C
         return ConfigProblem(file, line, col, _fmt(loc), "required key is missing", f"add '{loc[-1]}:' here (see docs/config.md)")
     if etype == "value_error":
         msg = msg.removeprefix("Value error, ")
+        if msg.startswith(LOC_MARK):
+            _, rel, msg = msg.split(LOC_MARK, 2)
+            loc = loc + tuple(json.loads(rel))
     elif etype.endswith("_type") or etype.endswith("_parsing"):
         got = err.get("input")
         msg = f"{msg} (got {type(got).__name__} {got!r})" if not isinstance(got, (dict, list)) else f"{msg} (got a {type(got).__name__})"

@@ -7,6 +7,7 @@ Secrets are only ever references (`SecretRef`), never values.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from typing import Annotated, Literal
 
@@ -154,8 +155,26 @@ GitBranch = Annotated[str, AfterValidator(_git_branch)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
+LOC_MARK = "\x00"
+
+
+def located(rel: tuple[object, ...], message: str) -> ValueError:
+    """A ValueError from a model validator that points at a field inside the model.
+
+    Pydantic locates model-validator errors at the model itself; the loader reads this marker
+    to point the user at the exact field instead.
+    """
+    return ValueError(LOC_MARK + json.dumps(list(rel)) + LOC_MARK + message)
+
+
+def _nfs_client(v: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9.*?\-/:\[\]]+", v) or v.startswith("-"):
+        raise ValueError(f"{v!r} is not a host, IP, network/prefix or wildcard that exports(5) accepts")
+    return v
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class SecretKeyRef(_Model):
@@ -195,19 +214,12 @@ class Nfs(_Model):
     size: Quantity = "10Gi"
     uid: Annotated[int, Field(ge=0, le=2**31 - 1)] = 1000
     gid: Annotated[int, Field(ge=0, le=2**31 - 1)] = 1000
-    clients: list[str] = Field(default_factory=lambda: ["192.168.1.0/24"], min_length=1)
+    clients: list[Annotated[str, AfterValidator(_nfs_client)]] = Field(default_factory=lambda: ["192.168.1.0/24"], min_length=1)
     options: list[Annotated[str, Field(pattern=r"^[a-z_]+(=[A-Za-z0-9_:./\-]+)?$")]] = Field(
         default_factory=lambda: ["rw", "sync", "no_root_squash", "no_subtree_check"]
     )
     volume_name: DnsSubdomain = "jenkins"
     claim_name: DnsSubdomain = "jenkins"
-
-    @model_validator(mode="after")
-    def _clients(self) -> "Nfs":
-        for c in self.clients:
-            if not re.fullmatch(r"[A-Za-z0-9.*?\-/:\[\]]+", c) or c.startswith("-"):
-                raise ValueError(f"NFS client {c!r} is not a host, IP, network/prefix or wildcard exports(5) accepts")
-        return self
 
 
 class Admin(_Model):
@@ -240,7 +252,7 @@ class StringCredential(_Model):
             try:
                 _dns_label(part)
             except ValueError:
-                raise ValueError(f"{what} {part!r} must be a lowercase DNS label: the Helm chart mounts it as ${{<name>-<key>}}") from None
+                raise located(tuple(what.split(".")), f"{part!r} must be a lowercase DNS label: the Helm chart mounts it as ${{<name>-<key>}}") from None
         return self
 
 
@@ -313,13 +325,15 @@ class Deploy(_Model):
 
     manifests: str | None = None
     generate: GeneratedDeploy | None = None
+    # The Deployment the pipeline points at the new image and waits for (default: the repository name).
+    deployment: DnsSubdomain | None = None
 
     @model_validator(mode="after")
     def _one(self) -> "Deploy":
         if self.manifests is not None and self.generate is not None:
-            raise ValueError("set either 'manifests' (a path in the repository) or 'generate', not both")
+            raise located(("generate",), "set either 'manifests' (a path in the repository) or 'generate', not both")
         if self.manifests is not None and (self.manifests.startswith("/") or ".." in self.manifests.split("/")):
-            raise ValueError("'manifests' must be a relative path inside the repository")
+            raise located(("manifests",), "must be a relative path inside the repository")
         return self
 
 
@@ -333,11 +347,11 @@ class Parameter(_Model):
     @model_validator(mode="after")
     def _shape(self) -> "Parameter":
         if self.type == "choice" and not self.choices:
-            raise ValueError("a choice parameter needs a non-empty 'choices' list")
+            raise located(("type",), "a choice parameter needs a non-empty 'choices' list")
         if self.type != "choice" and self.choices is not None:
-            raise ValueError("'choices' is only valid with type: choice")
+            raise located(("choices",), "'choices' is only valid with type: choice")
         if self.type == "boolean" and self.default is not None and not isinstance(self.default, bool):
-            raise ValueError("a boolean parameter's default must be true or false")
+            raise located(("default",), "a boolean parameter's default must be true or false")
         return self
 
 
@@ -404,9 +418,10 @@ class LabConfig(_Model):
         for i, r in enumerate(self.repositories):
             key = r.name.lower()
             if key in seen:
-                raise ValueError(
-                    f"repositories[{i}].name {r.name!r} repeats repositories[{seen[key]}].name "
-                    "(names are job names, and Jenkins compares them case-insensitively)"
+                raise located(
+                    ("repositories", i, "name"),
+                    f"{r.name!r} repeats repositories[{seen[key]}].name "
+                    "(names are job names, and Jenkins compares them case-insensitively)",
                 )
             seen[key] = i
         return self
