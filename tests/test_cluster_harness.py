@@ -1,6 +1,7 @@
 """Issue 6: the harness itself: lab-shaped Nodes, loopback-only listeners, shell entry point,
 and teardown that leaves no process behind."""
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -83,6 +84,7 @@ def test_kubectl_and_helm_through_env(lab_cluster):
 def test_shell_up_env_status_down(lab_cluster, tmp_path):
     # A second, separate cluster driven only through scripts/lab-cluster (the fixture's keeps running).
     state = tmp_path / "shell-cluster"
+    pids = {}
     env = dict(os.environ, JENKINS_KIT_CLUSTER_DIR=str(state))
 
     def run(*args, check=True):
@@ -98,7 +100,6 @@ def test_shell_up_env_status_down(lab_cluster, tmp_path):
                                   'echo "KC=$KUBECONFIG"')
         assert "node/m-k8s" in shell.stdout
         assert f"KC={state}/admin.kubeconfig" in shell.stdout
-        import json
         pids = json.loads((state / "state.json").read_text())["pids"]
         assert set(pids) == set(COMPONENTS) and all(pid_alive(p) for p in pids.values())
     finally:
