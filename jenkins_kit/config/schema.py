@@ -79,8 +79,12 @@ def _quantity(v: str) -> str:
 
 
 def _abs_path(v: str) -> str:
-    if not v.startswith("/") or "\n" in v or " " in v or "//" in v or v.rstrip("/") != v and v != "/":
-        raise ValueError("must be an absolute path without spaces or a trailing '/' (e.g. /nfs_shared/jenkins)")
+    # exports(5) and mount options are whitespace/quote sensitive: keep to a portable path charset.
+    if not re.fullmatch(r"(/[A-Za-z0-9._\-]+)+", v) or "/../" in v + "/" or "/./" in v + "/":
+        raise ValueError(
+            "must be an absolute path of letters, digits, '.', '_' and '-' segments, without a trailing '/' "
+            "(e.g. /nfs_shared/jenkins)"
+        )
     return v
 
 
@@ -369,6 +373,8 @@ class JobOptions(_Model):
     keep_builds: Annotated[int, Field(ge=1, le=100000)] | None = None
     description: str | None = None
     disabled: bool | None = None
+    # Multibranch only: how often Jenkins re-scans the repository for branches (none: on demand).
+    scan_interval_minutes: Annotated[int, Field(ge=1, le=10080)] | None = None
 
 
 class Repository(_Model):
