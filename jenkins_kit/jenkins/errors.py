@@ -51,8 +51,8 @@ def fix_header_text(value: str) -> str:
         return value
 
 
-_TITLE = re.compile(r"<title>\s*(.*?)\s*</title>", re.S | re.I)
-_H2 = re.compile(r"<h2>\s*HTTP ERROR\s*(.*?)\s*</h2>", re.S | re.I)
+_TITLE = re.compile(r"<title>\s*(.*?)\s*</title>", re.DOTALL | re.IGNORECASE)
+_H2 = re.compile(r"<h2>\s*HTTP ERROR\s*(.*?)\s*</h2>", re.DOTALL | re.IGNORECASE)
 _LOGGING_ID = re.compile(r"Logging ID=([0-9a-fA-F-]{8,})")
 _TAGS = re.compile(r"<[^>]+>")
 

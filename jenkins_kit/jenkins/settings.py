@@ -9,7 +9,7 @@ A password is never taken from the command line (there is no argument for it). C
 as an API token use token auth, which Jenkins exempts from CSRF crumbs; a password uses password
 auth, for which the client fetches a crumb bound to a web session (jenkins-remote-api.md §1.1, §2).
 
-Secret values live in `Secret`, whose repr/str are masked; `JenkinsSettings` shows none of them.
+Secret values live in `jenkins_kit.secrets.SecretValue`, whose repr/str are masked; `JenkinsSettings` shows none of them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from jenkins_kit import secrets as _secrets
 from jenkins_kit.errors import ExitCode, KitError
+from jenkins_kit.secrets import SecretValue
 
 ENV_URL = "JENKINS_URL"
 ENV_USER = "JENKINS_USER_ID"
@@ -37,36 +39,8 @@ class JenkinsSettingsError(KitError):
     exit_code = ExitCode.USAGE
 
 
-class Secret:
-    """A secret string that never shows itself in repr/str/format/logs."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __format__(self, spec: str) -> str:
-        return "***"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(("Secret", self._value))
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __reduce__(self) -> Any:  # never pickled into a cache or a log by accident
-        raise TypeError("Secret values cannot be pickled")
+# Secret values are `jenkins_kit.secrets.SecretValue` (masked repr; registered for `secrets.scrub`).
+Secret = SecretValue
 
 
 def normalize_url(url: str) -> str:
@@ -111,7 +85,7 @@ class JenkinsSettings:
 
     url: str
     user: str
-    secret: Secret = field(repr=False)
+    secret: SecretValue = field(repr=False)
     auth: AuthKind = "token"
     insecure: bool = False
     ca_bundle: str | None = None
@@ -133,7 +107,7 @@ class JenkinsSettings:
     def uses_token(self) -> bool:
         return self.auth == "token"
 
-    def with_options(self, **changes: Any) -> "JenkinsSettings":
+    def with_options(self, **changes: Any) -> JenkinsSettings:
         """A copy with some fields changed (e.g. `retries=0`, `timeout=5`)."""
         return replace(self, **changes)
 
@@ -158,7 +132,7 @@ class JenkinsSettings:
         *,
         env: Mapping[str, str] | None = None,
         **options: Any,
-    ) -> "JenkinsSettings":
+    ) -> JenkinsSettings:
         """Resolve settings: explicit args > env > lab config. `config` is a LabConfig (or None).
 
         `env` defaults to `os.environ` (tests pass a dict). Extra keyword `options` set the retry
@@ -201,11 +175,11 @@ class JenkinsSettings:
         # Credentials: a token (explicit or JENKINS_API_TOKEN) wins over a password.
         auth: AuthKind
         if token:
-            secret, auth, src_secret = Secret(token), "token", "argument"
+            secret, auth, src_secret = SecretValue(token, "argument"), "token", "argument"
         elif environ.get(ENV_TOKEN):
-            secret, auth, src_secret = Secret(environ[ENV_TOKEN]), "token", ENV_TOKEN
+            secret, auth, src_secret = SecretValue(environ[ENV_TOKEN], f"env ${ENV_TOKEN}"), "token", ENV_TOKEN
         elif environ.get(ENV_PASSWORD):
-            secret, auth, src_secret = Secret(environ[ENV_PASSWORD]), "password", ENV_PASSWORD
+            secret, auth, src_secret = SecretValue(environ[ENV_PASSWORD], f"env ${ENV_PASSWORD}"), "password", ENV_PASSWORD
         else:
             found = _password_from_config(admin, environ)
             if found is None:
@@ -247,33 +221,20 @@ class JenkinsSettings:
         )
 
 
-def _password_from_config(admin: Any, environ: Mapping[str, str]) -> tuple[Secret, str] | None:
+def _password_from_config(admin: Any, environ: Mapping[str, str]) -> tuple[SecretValue, str] | None:
     ref = getattr(admin, "password", None) if admin is not None else None
     if ref is None:
         return None
-    if getattr(ref, "env", None):
-        value = environ.get(ref.env)
-        if not value:
-            raise JenkinsSettingsError(
-                f"jenkins.admin.password refers to environment variable {ref.env}, which is not set",
-                f"export {ref.env}=<admin password>, or export JENKINS_API_TOKEN instead",
-            )
-        return Secret(value), f"config jenkins.admin.password (env {ref.env})"
-    if getattr(ref, "file", None):
-        p = Path(ref.file).expanduser()
-        try:
-            value = p.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as e:
-            raise JenkinsSettingsError(
-                f"jenkins.admin.password file {str(p)!r} cannot be read ({e.strerror})",
-                "fix the path or permissions, or export JENKINS_API_TOKEN instead",
-            ) from None
-        if not value:
-            raise JenkinsSettingsError(f"jenkins.admin.password file {str(p)!r} is empty")
-        return Secret(value), f"config jenkins.admin.password (file {p})"
-    if getattr(ref, "secret", None):
+    if getattr(ref, "secret", None) is not None:
         raise JenkinsSettingsError(
             "jenkins.admin.password is a Kubernetes Secret reference, which the Jenkins client does not read",
             "export JENKINS_API_TOKEN (preferred) or JENKINS_PASSWORD, or reference the password as {env: VAR} or {file: PATH}",
         )
-    return None
+    try:
+        value = _secrets.resolve(ref, environ=dict(environ))
+    except _secrets.SecretError as e:
+        raise JenkinsSettingsError(
+            f"jenkins.admin.password: {e.message}",
+            (e.hint + "; or export JENKINS_API_TOKEN instead") if e.hint else "export JENKINS_API_TOKEN instead",
+        ) from None
+    return value, f"config jenkins.admin.password ({_secrets.describe(ref)})"
