@@ -5,7 +5,6 @@ Templates reach these through named Jinja2 filters (see render/env.py). Nothing 
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 
@@ -64,10 +63,27 @@ def groovy_str(value: object) -> str:
     return "".join(out)
 
 
+_YAML_SIMPLE = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
 def yaml_str(value: object) -> str:
-    """A YAML double-quoted scalar. JSON strings are valid YAML 1.2 double-quoted scalars;
-    non-ASCII is escaped so the output is pure ASCII."""
-    return json.dumps(str(value), ensure_ascii=True)
+    """A YAML double-quoted scalar in pure ASCII: anything else is a \\x, \\u or \\U escape
+    (JSON-style surrogate pairs are not YAML and would not round-trip)."""
+    out = ['"']
+    for ch in str(value):
+        o = ord(ch)
+        if ch in _YAML_SIMPLE:
+            out.append(_YAML_SIMPLE[ch])
+        elif 0x20 <= o < 0x7F:
+            out.append(ch)
+        elif o < 0x100:
+            out.append(f"\\x{o:02x}")
+        elif o < 0x10000:
+            out.append(f"\\u{o:04x}")
+        else:
+            out.append(f"\\U{o:08x}")
+    out.append('"')
+    return "".join(out)
 
 
 def shell_word(value: object) -> str:
