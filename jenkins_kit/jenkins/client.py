@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 import warnings
@@ -100,6 +101,32 @@ _PERMISSION_GROUPS = {
 }
 
 
+_SECRET_QUERY = re.compile(r"(?i)\b(token|casc-reload-token|password|j_password)=[^&\s\"']*")
+
+
+class _RedactingFilter(logging.Filter):
+    """Scrubs secrets from urllib3's DEBUG lines, which print full URLs (a job's `token=` query value)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is left alone
+            return True
+        clean = _secrets.scrub(_SECRET_QUERY.sub(lambda m: f"{m.group(1)}=***", text))
+        if clean != text:
+            record.msg, record.args = clean, None
+        return True
+
+
+_REDACTOR = _RedactingFilter()
+
+
+def _install_redactor() -> None:
+    lg = logging.getLogger("urllib3.connectionpool")
+    if _REDACTOR not in lg.filters:
+        lg.addFilter(_REDACTOR)
+
+
 def permission_title(perm_id: str) -> str:
     """`hudson.model.Item.Create` -> `Job/Create (hudson.model.Item.Create)`."""
     owner, _, name = perm_id.rpartition(".")
@@ -154,6 +181,7 @@ class JenkinsClient:
     def __init__(self, settings: JenkinsSettings, session: requests.Session | None = None, *,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
+        _install_redactor()
         self._owns_session = session is None
         if session is None:
             session = requests.Session()

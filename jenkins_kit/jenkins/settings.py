@@ -138,6 +138,9 @@ class JenkinsSettings:
         `env` defaults to `os.environ` (tests pass a dict). Extra keyword `options` set the retry
         fields (`retries`, `backoff_base`, `backoff_max`, `unavailable_wait`, `probe_not_found`).
         """
+        unknown = set(options) - {"retries", "backoff_base", "backoff_max", "unavailable_wait", "probe_not_found"}
+        if unknown:  # there is deliberately no `password` argument: passwords never come from a command line
+            raise TypeError(f"unknown JenkinsSettings option(s): {', '.join(sorted(unknown))}")
         environ: Mapping[str, str] = os.environ if env is None else env
         jcfg = getattr(config, "jenkins", None)
         sources: list[str] = []
@@ -205,9 +208,6 @@ class JenkinsSettings:
             raise JenkinsSettingsError(f"timeout {timeout!r} is not a number of seconds") from None
         if not t > 0:
             raise JenkinsSettingsError(f"timeout must be positive (got {timeout!r})")
-        unknown = set(options) - {"retries", "backoff_base", "backoff_max", "unavailable_wait", "probe_not_found"}
-        if unknown:
-            raise TypeError(f"unknown JenkinsSettings option(s): {', '.join(sorted(unknown))}")
         return cls(
             url=base,
             user=the_user,
