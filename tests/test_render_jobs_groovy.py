@@ -1,0 +1,69 @@
+"""Helpers + checks: every rendered Jenkinsfile parses with Groovy 2.4 (one JVM for a whole batch)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).parent / "fixtures" / "jobs" / "parse_jenkinsfiles.groovy"
+
+
+def _java_home() -> str | None:
+    if os.environ.get("JAVA_HOME"):
+        return os.environ["JAVA_HOME"]
+    for c in ("/usr/lib/jvm/java-17-openjdk-amd64", "/usr/lib/jvm/default-java"):
+        if Path(c).is_dir():
+            return c
+    return None
+
+
+def groovy_available() -> bool:
+    return shutil.which("groovy") is not None and _java_home() is not None
+
+
+needs_groovy = pytest.mark.skipif(not groovy_available(), reason="groovy (Debian Groovy 2.4) is not installed")
+
+
+def groovy_parse(texts: dict[str, str]) -> dict[str, dict]:
+    """Parse every text with Groovy 2.4 in one JVM. Returns name -> {"error": msg} | {"strings": [...]}."""
+    with tempfile.TemporaryDirectory() as d:
+        names = {}
+        for i, (name, text) in enumerate(texts.items()):
+            fn = f"f{i:05d}.groovy"
+            names[fn] = name
+            Path(d, fn).write_text(text, encoding="utf-8")
+        env = dict(os.environ, JAVA_HOME=_java_home() or "")
+        p = subprocess.run(["groovy", str(SCRIPT), d], capture_output=True, env=env, timeout=600)
+        if p.returncode != 0:
+            raise AssertionError(f"groovy failed: {p.stderr.decode(errors='replace')[-2000:]}")
+        raw = json.loads(p.stdout.decode("utf-8"))
+        return {names[k]: v for k, v in raw.items()}
+
+
+@needs_groovy
+def test_shipped_templates_parse_for_every_shape():
+    from tests.test_render_jobs import shapes_config
+    from jenkins_kit.render.jobs import render_jobs
+
+    jobs = render_jobs(shapes_config())
+    files = {j.full_name: j.jenkinsfile for j in jobs if j.jenkinsfile}
+    assert len(files) >= 6
+    res = groovy_parse(files)
+    bad = {k: v["error"] for k, v in res.items() if "error" in v}
+    assert not bad
+    # the stage names the pipeline promises
+    for name, r in res.items():
+        for stage in ("Checkout", "Build and push image", "Deploy", "Rollout"):
+            assert stage in r["strings"], (name, stage)
+
+
+@needs_groovy
+def test_parser_rejects_broken_groovy():
+    res = groovy_parse({"ok": "pipeline { agent any }", "bad": "pipeline { sh '''x }"})
+    assert "strings" in res["ok"] and "error" in res["bad"]
