@@ -1,0 +1,365 @@
+"""`jenkins-kit doctor`: is the lab ready for `up`, and is Jenkins healthy once it runs?
+
+Each check passes, warns, fails or is skipped, and says how to fix what is wrong. Every network
+target comes from the config and can be overridden (`Targets`), so tests aim every probe at
+loopback listeners; nothing here picks an address by itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+from urllib.parse import urlsplit
+
+from jenkins_kit.config.schema import LabConfig
+from jenkins_kit.errors import KitError
+from jenkins_kit.secrets import SecretValue, scrub
+
+Status = Literal["pass", "warn", "fail", "skip"]
+
+
+@dataclass
+class Check:
+    name: str
+    status: Status
+    detail: str
+    fix: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
+
+
+@dataclass
+class Targets:
+    """Where each probe goes. Defaults come from the config; the CLI and tests override them."""
+
+    nfs_host: str
+    nfs_port: int = 2049
+    nfs_path: str = "/"
+    registry_url: str = ""
+    registry_insecure: bool = False
+    jenkins_url: str | None = None
+    timeout: float = 3.0
+
+    @classmethod
+    def from_config(cls, cfg: LabConfig, *, nfs: str | None = None, registry_url: str | None = None,
+                    jenkins_url: str | None = None, timeout: float = 3.0) -> "Targets":
+        host, port = cfg.nfs.server, 2049
+        if nfs:
+            host, port = split_host_port(nfs, 2049)
+        reg = registry_url or f"https://{cfg.registry.address}"
+        jurl = jenkins_url or os.environ.get("JENKINS_URL") or cfg.jenkins.url
+        return cls(host, port, cfg.nfs.path, reg.rstrip("/"), cfg.registry.insecure, jurl.rstrip("/") + "/" if jurl else None, timeout)
+
+
+@dataclass
+class Report:
+    checks: list[Check] = field(default_factory=list)
+
+    def add(self, c: Check) -> Check:
+        self.checks.append(c)
+        return c
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.status == "fail" for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        counts = {s: sum(1 for c in self.checks if c.status == s) for s in ("pass", "warn", "fail", "skip")}
+        return {"ok": self.ok, "counts": counts, "checks": [c.to_json() for c in self.checks]}
+
+
+KubeFactory = Callable[[], Any]
+
+
+def split_host_port(text: str, default_port: int) -> tuple[str, int]:
+    """'host', 'host:port', '[v6]:port' or a bare IPv6 address."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") else default_port
+    if text.count(":") == 1:
+        host, port = text.split(":")
+        return host, int(port)
+    return text, default_port
+
+
+def _safe(fn: Callable[[], Check], name: str) -> Check:
+    try:
+        return fn()
+    except KitError as e:
+        return Check(name, "fail", scrub(e.message), e.hint)
+    except Exception as e:  # a check must never crash the report
+        return Check(name, "fail", f"{e.__class__.__name__}: {scrub(str(e))}")
+
+
+# ---------------------------------------------------------------------- cluster
+
+
+def check_cluster(cfg: LabConfig, connect: KubeFactory, report: Report) -> Any | None:
+    kube = None
+
+    def cluster() -> Check:
+        nonlocal kube
+        kube = connect()
+        v = kube.version()
+        return Check("cluster", "pass", f"reachable at {kube.server}, Kubernetes {v.get('gitVersion')}")
+
+    report.add(_safe(cluster, "cluster"))
+    if kube is None:
+        for name in ("control-plane node", "load balancer"):
+            report.add(Check(name, "skip", "cluster not reachable"))
+        return None
+
+    def node() -> Check:
+        name = cfg.cluster.control_plane_node
+        n = kube.get("v1", "Node", name)
+        if n is None:
+            names = sorted((x.get("metadata") or {}).get("name", "?") for x in kube.list("v1", "Node"))
+            return Check("control-plane node", "fail", f"node {name} not found (nodes: {', '.join(names) or 'none'})",
+                         "set cluster.control_plane_node to the control-plane node's name (kubectl get nodes)")
+        taints = (n.get("spec") or {}).get("taints") or []
+        keys = {t.get("key"): t.get("effect") for t in taints}
+        if "node-role.kubernetes.io/control-plane" in keys:
+            return Check("control-plane node", "pass",
+                         f"{name} carries node-role.kubernetes.io/control-plane:{keys['node-role.kubernetes.io/control-plane']} "
+                         "(tolerated by the controller)")
+        if "node-role.kubernetes.io/master" in keys:
+            return Check("control-plane node", "pass",
+                         f"{name} carries the legacy node-role.kubernetes.io/master:{keys['node-role.kubernetes.io/master']} taint "
+                         "(pre-1.25 kubeadm; tolerated by the controller too)")
+        return Check("control-plane node", "warn", f"{name} exists but carries no control-plane taint, so other pods may land there too",
+                     "kubectl taint nodes " + name + " node-role.kubernetes.io/control-plane:NoSchedule (if that is what you want)")
+
+    report.add(_safe(node, "control-plane node"))
+
+    def lb() -> Check:
+        if cfg.jenkins.service.type != "LoadBalancer":
+            return Check("load balancer", "skip", f"jenkins.service.type is {cfg.jenkins.service.type}")
+        if kube.has_kind("metallb.io/v1beta1", "IPAddressPool"):
+            pools = kube.list("metallb.io/v1beta1", "IPAddressPool")
+            if pools:
+                addrs = [a for p in pools for a in (p.get("spec") or {}).get("addresses") or []]
+                return Check("load balancer", "pass", f"MetalLB with {len(pools)} address pool(s): {', '.join(addrs)}")
+            if cfg.metallb is not None and cfg.metallb.enabled:
+                return Check("load balancer", "warn", "MetalLB is installed without an IPAddressPool; 'up' will create one from metallb.addresses")
+            return Check("load balancer", "warn", "MetalLB is installed but has no IPAddressPool: the Service will stay <pending>",
+                         "add metallb: {addresses: [first-last]} to the config and rerun up")
+        for svc in kube.list("v1", "Service"):
+            if (svc.get("spec") or {}).get("type") == "LoadBalancer" and ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
+                meta = svc.get("metadata") or {}
+                return Check("load balancer", "pass", f"a LoadBalancer controller works (Service {meta.get('namespace')}/{meta.get('name')} got an address)")
+        if cfg.metallb is not None and cfg.metallb.enabled:
+            return Check("load balancer", "warn", "no LoadBalancer controller yet; 'up' installs MetalLB from the metallb: section")
+        return Check("load balancer", "warn",
+                     "no LoadBalancer controller found (no MetalLB CRDs, no Service with an external address): "
+                     "the Jenkins Service would stay EXTERNAL-IP <pending>",
+                     "add a metallb: section (address range) to the config, or set jenkins.service.type: NodePort")
+
+    report.add(_safe(lb, "load balancer"))
+    return kube
+
+
+# ---------------------------------------------------------------------- local tools and the lab network
+
+
+def check_helm(helm_binary: str | None, report: Report) -> None:
+    from jenkins_kit.kube.helm import Helm
+
+    def helm() -> Check:
+        h = Helm(helm_binary)
+        v = h.version()
+        if not v.startswith("v3."):
+            return Check("helm", "warn", f"helm {v} at {h.binary}; jenkins-kit is tested with helm v3", "install helm v3")
+        return Check("helm", "pass", f"helm {v} at {h.binary}")
+
+    report.add(_safe(helm, "helm"))
+
+
+def tcp_probe(host: str, port: int, timeout: float) -> str | None:
+    """None if a TCP connection opens, else why not."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except socket.timeout:
+        return f"no answer within {timeout:.0f}s (firewall, or host down)"
+    except ConnectionRefusedError:
+        return "connection refused (nothing listens there)"
+    except OSError as e:
+        return e.strerror or e.__class__.__name__
+
+
+def check_nfs(t: Targets, report: Report, showmount: str | None = None) -> None:
+    why = tcp_probe(t.nfs_host, t.nfs_port, t.timeout)
+    if why is None:
+        report.add(Check("nfs server", "pass", f"{t.nfs_host}:{t.nfs_port} accepts TCP connections"))
+    else:
+        report.add(Check("nfs server", "fail", f"cannot connect to {t.nfs_host}:{t.nfs_port}: {why}",
+                         "on the NFS host: systemctl enable --now nfs-server (Debian: nfs-kernel-server), open TCP 2049, "
+                         "then run 'jenkins-kit nfs export' there"))
+    tool = showmount or shutil.which("showmount")
+    if tool is None:
+        report.add(Check("nfs export", "skip", "showmount not installed here (Debian: nfs-common), export list not checked"))
+        return
+    if why is not None:
+        report.add(Check("nfs export", "skip", "NFS server not reachable"))
+        return
+    try:
+        proc = subprocess.run([tool, "-e", "--no-headers", t.nfs_host], capture_output=True, text=True, timeout=max(t.timeout, 5))
+    except subprocess.TimeoutExpired:
+        report.add(Check("nfs export", "warn", f"showmount -e {t.nfs_host} timed out", "is rpcbind (TCP/UDP 111) reachable?"))
+        return
+    if proc.returncode != 0:
+        report.add(Check("nfs export", "warn", f"showmount -e {t.nfs_host} failed: {proc.stderr.strip()}",
+                         "NFSv4-only servers do not answer showmount; check the export on the host"))
+        return
+    exports = {line.split()[0].rstrip("/"): " ".join(line.split()[1:]) for line in proc.stdout.splitlines() if line.strip()}
+    want = t.nfs_path.rstrip("/")
+    if want in exports:
+        report.add(Check("nfs export", "pass", f"{want} is exported to {exports[want] or '(everyone)'}"))
+    else:
+        report.add(Check("nfs export", "fail", f"{want} is not in the server's export list ({', '.join(sorted(exports)) or 'empty'})",
+                         "run 'jenkins-kit nfs export' as root on the NFS host"))
+
+
+def _session() -> Any:
+    import requests
+
+    s = requests.Session()
+    s.trust_env = False  # lab addresses: never through a proxy from the environment
+    return s
+
+
+def check_registry(t: Targets, report: Report) -> None:
+    import requests
+
+    url = f"{t.registry_url}/v2/"
+    verify = not t.registry_insecure
+    try:
+        r = _session().get(url, timeout=t.timeout, verify=verify, allow_redirects=False)
+    except requests.exceptions.SSLError:
+        report.add(Check("registry", "fail", f"TLS verification failed for {url}",
+                         "set registry.insecure: true for a self-signed lab registry (and configure containerd on the nodes)"))
+        return
+    except requests.RequestException as e:
+        report.add(Check("registry", "fail", f"cannot reach {url}: {e.__class__.__name__}", "is the registry running and reachable from here?"))
+        return
+    api = r.headers.get("Docker-Distribution-Api-Version", "")
+    if r.status_code in (200, 401) and (api.startswith("registry/2") or r.status_code == 200):
+        auth = " (requires credentials)" if r.status_code == 401 else ""
+        report.add(Check("registry", "pass", f"{url} answers the registry v2 API{auth}"))
+    else:
+        report.add(Check("registry", "fail", f"{url} answered HTTP {r.status_code}, not the registry v2 API",
+                         "check registry.address (host:port of a Docker registry v2)"))
+
+
+# ---------------------------------------------------------------------- Jenkins
+
+
+def _jenkins_auth() -> tuple[str, SecretValue] | None:
+    user, token = os.environ.get("JENKINS_USER_ID"), os.environ.get("JENKINS_API_TOKEN")
+    if user and token:
+        return user, SecretValue(token, "env $JENKINS_API_TOKEN")
+    return None
+
+
+def check_jenkins(cfg: LabConfig, t: Targets, report: Report) -> None:
+    import requests
+
+    if not t.jenkins_url:
+        for n in ("jenkins", "jenkins auth", "jenkins crumb", "jenkins plugins"):
+            report.add(Check(n, "skip", "no Jenkins URL (set jenkins.url, JENKINS_URL or --jenkins-url once Jenkins runs)"))
+        return
+    base = t.jenkins_url
+    s = _session()
+    try:
+        r = s.get(base + "login", timeout=t.timeout, allow_redirects=False)
+    except requests.RequestException as e:
+        report.add(Check("jenkins", "warn", f"cannot reach {base}: {e.__class__.__name__}", "not installed yet? run jenkins-kit up"))
+        for n in ("jenkins auth", "jenkins crumb", "jenkins plugins"):
+            report.add(Check(n, "skip", "Jenkins not reachable"))
+        return
+    version = r.headers.get("X-Jenkins")
+    if not version:
+        report.add(Check("jenkins", "fail", f"{base} answered HTTP {r.status_code} without an X-Jenkins header: not Jenkins?",
+                         "check jenkins.url / JENKINS_URL"))
+        return
+    report.add(Check("jenkins", "pass", f"Jenkins {version} at {base}"))
+    auth = _jenkins_auth()
+    if auth is None:
+        for n in ("jenkins auth", "jenkins crumb", "jenkins plugins"):
+            report.add(Check(n, "skip", "set JENKINS_USER_ID and JENKINS_API_TOKEN to check"))
+        return
+    s.auth = (auth[0], auth[1].reveal())
+    try:
+        r = s.get(base + "api/json", timeout=t.timeout)
+        if r.status_code in (401, 403):
+            report.add(Check("jenkins auth", "fail", f"user {auth[0]} was refused (HTTP {r.status_code})",
+                             "create an API token in Jenkins (user > Security) and export JENKINS_API_TOKEN"))
+            return
+        if r.status_code != 200:
+            report.add(Check("jenkins auth", "fail", f"GET api/json: HTTP {r.status_code}"))
+            return
+        who = s.get(base + "whoAmI/api/json", timeout=t.timeout)
+        name = who.json().get("name") if who.status_code == 200 else auth[0]
+        report.add(Check("jenkins auth", "pass", f"authenticated as {name}"))
+        r = s.get(base + "crumbIssuer/api/json", timeout=t.timeout)
+        if r.status_code == 200 and r.json().get("crumb"):
+            report.add(Check("jenkins crumb", "pass", f"crumb issued ({r.json().get('crumbRequestField')})"))
+        elif r.status_code == 404:
+            report.add(Check("jenkins crumb", "pass", "no crumb issuer (CSRF protection off); API tokens need none"))
+        else:
+            report.add(Check("jenkins crumb", "fail", f"crumb request failed: HTTP {r.status_code}", "check the crumb issuer in Manage Jenkins > Security"))
+        r = s.get(base + "pluginManager/api/json", params={"depth": "1", "tree": "plugins[shortName,version,active]"}, timeout=t.timeout)
+        if r.status_code != 200:
+            report.add(Check("jenkins plugins", "fail", f"cannot list plugins: HTTP {r.status_code}", "the user needs Overall/Administer to list plugins"))
+            return
+        have = {p.get("shortName"): p for p in r.json().get("plugins") or []}
+        missing, other, inactive = [], [], []
+        for pin in cfg.jenkins.plugins:
+            name, ver = pin.split(":", 1)
+            p = have.get(name)
+            if p is None:
+                missing.append(name)
+            elif p.get("active") is False:
+                inactive.append(name)
+            elif p.get("version") != ver:
+                other.append(f"{name} {p.get('version')} (pinned {ver})")
+        if missing or inactive:
+            report.add(Check("jenkins plugins", "fail",
+                             "missing: " + ", ".join(missing) + ("; inactive: " + ", ".join(inactive) if inactive else ""),
+                             "plugins come from jenkins.plugins through the chart's installPlugins: rerun jenkins-kit up and watch the init container"))
+        elif other:
+            report.add(Check("jenkins plugins", "warn", "versions differ from the pins: " + ", ".join(other)))
+        else:
+            report.add(Check("jenkins plugins", "pass", f"all {len(cfg.jenkins.plugins)} pinned plugins present"))
+    except (requests.RequestException, ValueError) as e:
+        report.add(Check("jenkins auth", "fail", f"talking to {base} failed: {e.__class__.__name__}: {scrub(str(e))}"))
+
+
+def run(cfg: LabConfig, targets: Targets, *, connect: KubeFactory, helm_binary: str | None = None,
+        showmount: str | None = None, skip: set[str] | None = None) -> Report:
+    skip = skip or set()
+    report = Report()
+    if "cluster" not in skip:
+        check_cluster(cfg, connect, report)
+    if "helm" not in skip:
+        check_helm(helm_binary, report)
+    if "nfs" not in skip:
+        check_nfs(targets, report, showmount)
+    if "registry" not in skip:
+        check_registry(targets, report)
+    if "jenkins" not in skip:
+        check_jenkins(cfg, targets, report)
+    return report
+
+
+def probe_hosts(t: Targets) -> list[str]:
+    """Every host the network probes would contact (for --dry-run / tests)."""
+    hosts = [t.nfs_host, urlsplit(t.registry_url).hostname or ""]
+    if t.jenkins_url:
+        hosts.append(urlsplit(t.jenkins_url).hostname or "")
+    return [h for h in hosts if h]
