@@ -606,6 +606,17 @@ class JenkinsClient:
                 may_have_been_applied=applied, **kw))
         return self._scrub(cls(f"{where}: {status} {msg or resp.reason or ''}".rstrip(), may_have_been_applied=False, **kw))
 
+    def _probe(self, names: list[str]) -> int | None:
+        """Status of GET <item>/api/json?tree=name for one prefix of a path (one try, no retries); None on failure."""
+        prefix = "".join(f"job/{paths.quote_segment(n)}/" for n in names)
+        try:
+            r = self.session.get(self.url + prefix + "api/json", params={"tree": "name"}, auth=self._auth,
+                                 timeout=self.settings.timeout, verify=self.settings.verify, allow_redirects=False)
+            r.close()
+            return r.status_code
+        except requests.RequestException:
+            return None
+
     def _describe_missing(self, url: str, method: str) -> tuple[str | None, str, str | None]:
         """Name the first path segment that does not exist, probing parent items with cheap GETs."""
         rel = self.rel_path(url).split("?", 1)[0]
@@ -623,16 +634,17 @@ class JenkinsClient:
         if not names:
             return ("/" + rel, f"Jenkins has no page at /{rel}",
                     "check JENKINS_URL (it must be the Jenkins root) and that the plugin serving this page is installed")
+        # When the request was for the item itself (its page, api/json, config.xml), its 404 already
+        # says the last segment is missing: no need to ask again.
+        item_itself = rest in ([], ["api", "json"], ["api", "xml"], ["api", "python"], ["config.xml"])
         if self.settings.probe_not_found:
             for k in range(1, len(names) + 1):
-                prefix = "".join(f"job/{paths.quote_segment(n)}/" for n in names[:k])
-                try:
-                    r = self.session.get(self.url + prefix + "api/json", params={"tree": "name"}, auth=self._auth,
-                                         timeout=self.settings.timeout, verify=self.settings.verify, allow_redirects=False)
-                    code = r.status_code
-                    r.close()
-                except requests.RequestException:
-                    break
+                if k == len(names) and item_itself:
+                    code = 404
+                else:
+                    code = self._probe(names[:k])
+                    if code is None:
+                        break
                 if code == 404:
                     item = names[k - 1]
                     if k == 1:
