@@ -822,6 +822,8 @@ class Router:
             return None
         if head == "config.xml":
             return self.config_xml(item)
+        if head == "configure" and m in ("GET", "HEAD"):
+            return P.layout(200, f"{item.full_name} Config", "<form name='config'></form>")
         if head == "doDelete":
             r = self.post_only()
             if r:
