@@ -218,7 +218,13 @@ def render_jobs(cfg: LabConfig, *, templates_dir: str | Path | None = None, base
     if tdir is not None and base_dir is not None and not Path(tdir).is_absolute():
         tdir = Path(base_dir) / tdir
     r = _Renderer(cfg, str(tdir) if tdir is not None else None)
-    jobs = [r.repo_job(i, repo) for i, repo in enumerate(cfg.repositories)]
+    jobs = []
+    for i, repo in enumerate(cfg.repositories):
+        try:
+            jobs.append(r.repo_job(i, repo))
+        except ValueError as e:  # an escaper refusing a value no output language can carry
+            raise InvalidValue(f"repositories[{i}] ({repo.name})", "", str(e),
+                               "remove control characters (other than tab and newline) from the repository's values") from None
     folders: list[str] = []
     seen: set[str] = set()
     for j in jobs:
