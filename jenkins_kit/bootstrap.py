@@ -186,7 +186,7 @@ class Bootstrap:
         assert m is not None and self.helm is not None
         st = self.helm.status("metallb", m.namespace)
         chart = self.metallb_chart or ChartRef("metallb", m.chart_version, METALLB_REPO)
-        ver = ((st or {}).get("chart") or {}).get("metadata", {}).get("version")
+        ver = self.helm.metadata("metallb", m.namespace).get("version") if st is not None else None
         name = f"{m.namespace}/metallb"
         if st is None:
             ch = Change("HelmRelease", name, "create", reason=f"install MetalLB {chart.describe()}", world="helm")
@@ -226,7 +226,7 @@ class Bootstrap:
                 bp.plan.add(Change("JCasC", key, "create", None, None, "new configScripts fragment", text_diff("", text, key), "jcasc"))
             return
         live_values = status.get("config") or {}
-        live_version = ((status.get("chart") or {}).get("metadata") or {}).get("version")
+        live_version = self.helm.metadata(rel, ns).get("version")
         reasons = []
         canon = lambda v: json.loads(json.dumps(v, sort_keys=True))  # noqa: E731
         vdiff = ""

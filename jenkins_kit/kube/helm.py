@@ -112,6 +112,13 @@ class Helm:
             raise HelmError(f"helm status {release} failed: {scrub(proc.stderr.strip())}", _hint(proc.stderr))
         return json.loads(proc.stdout)
 
+    def metadata(self, release: str, namespace: str) -> dict[str, Any]:
+        """chart, version (the chart's), appVersion, revision, status (helm >= 3.13)."""
+        proc = self.run(["get", "metadata", release, "--namespace", namespace, "--output", "json"], check=False, timeout=60)
+        if proc.returncode != 0:
+            return {}
+        return json.loads(proc.stdout)
+
     def get_values(self, release: str, namespace: str) -> dict[str, Any]:
         out = self.run(["get", "values", release, "--namespace", namespace, "--output", "json"], timeout=60).stdout
         return json.loads(out) or {}

@@ -1,0 +1,258 @@
+"""`jenkins-kit doctor` against loopback listeners only.
+
+Every probe target is configurable; these tests aim them at servers on 127.0.0.1 and a guard
+fails the test if anything tries to connect elsewhere (the lab's 192.168.x addresses must never
+be contacted from tests).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from jenkins_kit import doctor
+from jenkins_kit.cli.main import cli
+from jenkins_kit.config.schema import LabConfig
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "lab" / "jenkins-kit.yaml"
+TOKEN = "tok-3e1f0c9a7b5d4c2e8f6a"  # a fake API token: must never be printed
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch):
+    """Fail on any connection to a non-loopback address (TCP or UDP, IPv4 or IPv6)."""
+    real = socket.socket
+    contacted: list[str] = []
+
+    class Guarded(real):  # type: ignore[misc, valid-type]
+        def _check(self, address):
+            host = address[0] if isinstance(address, tuple) else str(address)
+            contacted.append(host)
+            if not (host.startswith("127.") or host in ("::1", "localhost")):
+                raise AssertionError(f"test tried to contact {host}: only loopback is allowed")
+
+        def connect(self, address):
+            self._check(address)
+            return super().connect(address)
+
+        def connect_ex(self, address):
+            self._check(address)
+            return super().connect_ex(address)
+
+    def no_dns(host, *a, **k):
+        if host not in ("127.0.0.1", "localhost", "::1") and not str(host).startswith("127."):
+            raise AssertionError(f"test tried to resolve {host}")
+        return real_getaddrinfo(host, *a, **k)
+
+    real_getaddrinfo = socket.getaddrinfo
+    monkeypatch.setattr(socket, "socket", Guarded)
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    monkeypatch.delenv("JENKINS_URL", raising=False)
+    monkeypatch.delenv("JENKINS_USER_ID", raising=False)
+    monkeypatch.delenv("JENKINS_API_TOKEN", raising=False)
+    return contacted
+
+
+def _serve(handler_cls):
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler_cls)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    return srv
+
+
+class _Quiet(BaseHTTPRequestHandler):
+    def log_message(self, *a):  # keep pytest output clean
+        pass
+
+    def _send(self, code, body=b"", headers=None):
+        self.send_response(code)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class Registry(_Quiet):
+    def do_GET(self):
+        if self.path == "/v2/":
+            self._send(401, b"{}", {"Docker-Distribution-Api-Version": "registry/2.0", "WWW-Authenticate": 'Basic realm="r"'})
+        else:
+            self._send(404)
+
+
+class NotRegistry(_Quiet):
+    def do_GET(self):
+        self._send(200 if self.path != "/v2/" else 404, b"hello")
+
+
+def make_jenkins(plugins, user="admin", token=TOKEN, crumb=True):
+    expected = "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()
+
+    class Jenkins(_Quiet):
+        def do_GET(self):
+            h = {"X-Jenkins": "2.568.2", "Content-Type": "application/json"}
+            if self.path.startswith("/login"):
+                return self._send(200, b"<html/>", h)
+            if self.headers.get("Authorization") != expected:
+                return self._send(401, b"", h)
+            if self.path.startswith("/api/json"):
+                return self._send(200, b'{"mode":"EXCLUSIVE"}', h)
+            if self.path.startswith("/whoAmI/api/json"):
+                return self._send(200, json.dumps({"name": user}).encode(), h)
+            if self.path.startswith("/crumbIssuer/api/json"):
+                if not crumb:
+                    return self._send(404, b"", h)
+                return self._send(200, b'{"crumb":"abc","crumbRequestField":"Jenkins-Crumb"}', h)
+            if self.path.startswith("/pluginManager/api/json"):
+                return self._send(200, json.dumps({"plugins": plugins}).encode(), h)
+            self._send(404, b"", h)
+
+    return Jenkins
+
+
+def tcp_listener():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    s.listen(8)
+    return s
+
+
+def closed_port() -> int:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def lab_cfg() -> LabConfig:
+    return LabConfig.model_validate(yaml.safe_load(EXAMPLE.read_text()))
+
+
+def test_targets_default_to_the_lab_and_are_overridable():
+    cfg = lab_cfg()
+    t = doctor.Targets.from_config(cfg)
+    assert t.nfs_host == "192.168.1.10" and t.nfs_port == 2049
+    assert t.registry_url == "https://192.168.1.10:8443" and t.registry_insecure
+    t2 = doctor.Targets.from_config(cfg, nfs="127.0.0.1:12049", registry_url="http://127.0.0.1:5000/", jenkins_url="http://127.0.0.1:8080")
+    assert doctor.probe_hosts(t2) == ["127.0.0.1", "127.0.0.1", "127.0.0.1"]
+    assert t2.nfs_port == 12049 and t2.jenkins_url == "http://127.0.0.1:8080/"
+    assert doctor.split_host_port("[::1]:2049", 1) == ("::1", 2049)
+    assert doctor.split_host_port("::1", 2049) == ("::1", 2049)
+
+
+def test_guard_blocks_lab_addresses(loopback_only):
+    with pytest.raises(AssertionError, match="192.168.1.10"):
+        doctor.tcp_probe("192.168.1.10", 2049, 0.1)
+
+
+def test_nfs_registry_and_jenkins_pass_on_loopback(monkeypatch, tmp_path, loopback_only):
+    cfg = lab_cfg()
+    nfs = tcp_listener()
+    reg = _serve(Registry)
+    plugins = [{"shortName": p.split(":")[0], "version": p.split(":")[1], "active": True} for p in cfg.jenkins.plugins]
+    jen = _serve(make_jenkins(plugins))
+    showmount = tmp_path / "showmount"
+    showmount.write_text("#!/bin/sh\necho '/nfs_shared/jenkins 192.168.1.0/24'\necho '/srv *'\n")
+    showmount.chmod(0o755)
+    monkeypatch.setenv("JENKINS_USER_ID", "admin")
+    monkeypatch.setenv("JENKINS_API_TOKEN", TOKEN)
+    try:
+        t = doctor.Targets.from_config(
+            cfg, nfs=f"127.0.0.1:{nfs.getsockname()[1]}", registry_url=f"http://127.0.0.1:{reg.server_port}",
+            jenkins_url=f"http://127.0.0.1:{jen.server_port}/", timeout=2,
+        )
+        report = doctor.run(cfg, t, connect=lambda: None, skip={"cluster", "helm"}, showmount=str(showmount))
+    finally:
+        nfs.close(), reg.shutdown(), jen.shutdown()
+    by = {c.name: c for c in report.checks}
+    assert {n: c.status for n, c in by.items()} == {
+        "nfs server": "pass", "nfs export": "pass", "registry": "pass",
+        "jenkins": "pass", "jenkins auth": "pass", "jenkins crumb": "pass", "jenkins plugins": "pass",
+    }, report.to_json()
+    assert "requires credentials" in by["registry"].detail
+    assert "192.168.1.0/24" in by["nfs export"].detail
+    assert TOKEN not in json.dumps(report.to_json())
+    assert set(loopback_only) == {"127.0.0.1"}
+
+
+def test_failures_come_with_fixes(monkeypatch, tmp_path):
+    cfg = lab_cfg()
+    plugins = [{"shortName": "kubernetes", "version": "1.0", "active": True}]
+    jen = _serve(make_jenkins(plugins, crumb=False))
+    reg = _serve(NotRegistry)
+    showmount = tmp_path / "showmount"
+    showmount.write_text("#!/bin/sh\necho '/srv *'\n")
+    showmount.chmod(0o755)
+    nfs = tcp_listener()
+    monkeypatch.setenv("JENKINS_USER_ID", "admin")
+    monkeypatch.setenv("JENKINS_API_TOKEN", TOKEN)
+    try:
+        t = doctor.Targets.from_config(cfg, nfs=f"127.0.0.1:{nfs.getsockname()[1]}", registry_url=f"http://127.0.0.1:{reg.server_port}",
+                                       jenkins_url=f"http://127.0.0.1:{jen.server_port}", timeout=2)
+        report = doctor.run(cfg, t, connect=lambda: None, skip={"cluster", "helm"}, showmount=str(showmount))
+        by = {c.name: c for c in report.checks}
+        assert by["nfs export"].status == "fail" and "nfs export" in by["nfs export"].fix
+        assert by["registry"].status == "fail" and "registry.address" in by["registry"].fix
+        assert by["jenkins crumb"].status == "pass" and "no crumb issuer" in by["jenkins crumb"].detail
+        assert by["jenkins plugins"].status == "fail" and "workflow-aggregator" in by["jenkins plugins"].detail
+        assert not report.ok
+        # Wrong token: auth fails, never echoing the token.
+        monkeypatch.setenv("JENKINS_API_TOKEN", "wrong-token-value-123")
+        report = doctor.run(cfg, t, connect=lambda: None, skip={"cluster", "helm", "nfs", "registry"})
+        auth = next(c for c in report.checks if c.name == "jenkins auth")
+        assert auth.status == "fail" and "refused" in auth.detail and "wrong-token" not in json.dumps(report.to_json())
+    finally:
+        jen.shutdown(), reg.shutdown(), nfs.close()
+    # Nothing listening: NFS fails with the fix, Jenkins is only a warning (not installed yet).
+    t = doctor.Targets.from_config(cfg, nfs=f"127.0.0.1:{closed_port()}", registry_url=f"http://127.0.0.1:{closed_port()}",
+                                   jenkins_url=f"http://127.0.0.1:{closed_port()}", timeout=1)
+    report = doctor.run(cfg, t, connect=lambda: None, skip={"cluster", "helm"}, showmount=str(showmount))
+    by = {c.name: c for c in report.checks}
+    assert by["nfs server"].status == "fail" and "refused" in by["nfs server"].detail and "2049" in by["nfs server"].fix
+    assert by["nfs export"].status == "skip"
+    assert by["registry"].status == "fail"
+    assert by["jenkins"].status == "warn" and "jenkins-kit up" in by["jenkins"].fix
+
+
+def test_cluster_unreachable_is_a_failure_with_a_fix(tmp_path):
+    conf = tmp_path / "jenkins-kit.yaml"
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["cluster"]["kubeconfig"] = str(tmp_path / "missing.kubeconfig")
+    conf.write_text(yaml.safe_dump(data))
+    nfs = tcp_listener()
+    reg = _serve(Registry)
+    try:
+        res = CliRunner().invoke(cli, [
+            "doctor", "-c", str(conf), "--json", "--helm", str(tmp_path / "no-helm"),
+            "--nfs-address", f"127.0.0.1:{nfs.getsockname()[1]}", "--registry-url", f"http://127.0.0.1:{reg.server_port}",
+        ])
+    finally:
+        nfs.close(), reg.shutdown()
+    assert res.exit_code == 1, res.output
+    data = json.loads(res.stdout)
+    by = {c["name"]: c for c in data["checks"]}
+    assert by["cluster"]["status"] == "fail" and "KUBECONFIG" in by["cluster"]["fix"]
+    assert by["control-plane node"]["status"] == "skip"
+    assert by["helm"]["status"] == "fail" and "JENKINS_KIT_HELM" in by["helm"]["fix"]
+    assert by["nfs server"]["status"] == "pass" and by["registry"]["status"] == "pass"
+    assert by["jenkins"]["status"] == "skip"  # no URL configured: nothing is guessed
+
+
+def test_doctor_text_output_lists_fixes(tmp_path):
+    conf = tmp_path / "jenkins-kit.yaml"
+    conf.write_text(EXAMPLE.read_text())
+    res = CliRunner().invoke(cli, ["doctor", "-c", str(conf), "--skip", "cluster", "--skip", "helm", "--skip", "registry",
+                                   "--skip", "jenkins", "--nfs-address", f"127.0.0.1:{closed_port()}", "--probe-timeout", "1"])
+    assert res.exit_code == 1
+    assert "fail nfs server" in res.output and "fix: on the NFS host" in res.output
+    assert "0 passed" in res.output
