@@ -9,7 +9,11 @@ import pytest
 
 from jenkins_kit.config.schema import LabConfig
 from jenkins_kit.errors import ExitCode, KitError
-from jenkins_kit.jenkins.settings import JenkinsSettings, JenkinsSettingsError, normalize_url
+from jenkins_kit.jenkins.settings import (
+    JenkinsSettings,
+    JenkinsSettingsError,
+    normalize_url,
+)
 
 TOKEN = "tok-11aa22bb33cc44dd55ee"
 PASSWORD = "pw-Secr3t-value-9876"

@@ -20,7 +20,11 @@ import pytest
 
 from jenkins_kit.errors import ExitCode
 from jenkins_kit.jenkins import errors as jerr
-from jenkins_kit.jenkins.client import InsecureJenkinsWarning, JenkinsClient, permission_title
+from jenkins_kit.jenkins.client import (
+    InsecureJenkinsWarning,
+    JenkinsClient,
+    permission_title,
+)
 from jenkins_kit.jenkins.settings import JenkinsSettings
 
 TOKEN = "tok-zz91-SECRET-abcdef"
@@ -31,7 +35,7 @@ Handler = Callable[["_H"], None]
 
 class _H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: "_Server"
+    server: _Server
 
     def log_message(self, *a: Any) -> None:
         pass
@@ -396,7 +400,7 @@ def test_insecure_works_and_warns_every_time(tls_server: _Server, caplog: pytest
 
 # ---------------------------------------------------------------- secrets
 def test_no_secret_in_logs_or_errors(server: _Server, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
-    echo = lambda h: h.reply(400, "", {"X-Error": f"bad auth header {h.headers.get('Authorization')}"})  # noqa: E731
+    echo = lambda h: h.reply(400, "", {"X-Error": f"bad auth header {h.headers.get('Authorization')}"})
     server.routes[("POST", "/createItem")] = echo
     server.routes[("GET", "/whoAmI/api/json")] = lambda h: h.reply(401, "")
     server.routes[("POST", "/job/a/build")] = _drop

@@ -11,7 +11,7 @@ from jenkins_kit.errors import ExitCode
 from jenkins_kit.jenkins import errors as jerr
 from jenkins_kit.jenkins.client import JenkinsClient
 from jenkins_kit.jenkins.settings import JenkinsSettings
-from tests.test_conformance_support import (  # noqa: F401 - fixtures
+from tests.test_conformance_support import (
     FAST,
     Target,
     create_job,

@@ -192,7 +192,7 @@ def sandbox(jenkins_target: Target) -> Iterator[str]:
     finally:
         try:
             c.delete(c.job_url_path(name), missing_ok=True)
-        except Exception:  # noqa: BLE001 - best-effort cleanup
+        except Exception:
             pass
 
 

@@ -556,6 +556,11 @@ class JenkinsClient:
         if crumb:
             return self._scrub(CrumbError(f"{where}: 403 {msg or 'No valid crumb was included in the request'} (after a fresh crumb)",
                                           may_have_been_applied=False, **kw))
+        if status == 401 and "reload-configuration-as-code" in url:
+            return self._scrub(AuthenticationError(
+                f"{where}: 401 the configuration-as-code reload token was not accepted",
+                "pass the value of the controller's CASC_RELOAD_TOKEN (or casc.reload.token) as casc-reload-token",
+                may_have_been_applied=False, **kw))
         if status == 401:
             return self._scrub(AuthenticationError(
                 f"{where}: 401 Jenkins did not accept the credentials of user {s.user!r} ({s.auth} auth)",
@@ -578,7 +583,7 @@ class JenkinsClient:
             return self._scrub(PermissionDeniedError(text, hint, required_permission=perm, authenticated_as=who,
                                                      may_have_been_applied=False, **kw))
         if status == 404:
-            missing, text, hint = self._describe_missing(url, method)
+            missing, text, hint = self._describe_missing(url, method, msg)
             return self._scrub(NotFoundError(f"{where}: 404 {text}", hint, missing=missing, may_have_been_applied=possibly_applied and method != "GET", **kw))
         cls = error_class_for(status)
         if status == 400:
@@ -617,10 +622,13 @@ class JenkinsClient:
         except requests.RequestException:
             return None
 
-    def _describe_missing(self, url: str, method: str) -> tuple[str | None, str, str | None]:
+    def _describe_missing(self, url: str, method: str, msg: str = "") -> tuple[str | None, str, str | None]:
         """Name the first path segment that does not exist, probing parent items with cheap GETs."""
         rel = self.rel_path(url).split("?", 1)[0]
         parts = [p for p in rel.split("/") if p]
+        if parts == ["queue", "cancelItem"]:
+            return ("queue item", msg or "queue item not found",
+                    "the item is unknown, or expired (Jenkins forgets a queue item 5 minutes after it leaves the queue)")
         if len(parts) >= 3 and parts[0] == "queue" and parts[1] == "item":
             return (f"queue item {parts[2]}", f"queue item {parts[2]} does not exist",
                     ("Jenkins forgets a queue item 5 minutes after it leaves the queue, and on restart; "
@@ -631,6 +639,8 @@ class JenkinsClient:
             names.append(unquote(parts[i + 1]))
             i += 2
         rest = parts[i:]
+        if not names and msg and not msg.lower().startswith("not found"):
+            return ("/" + rel, msg, None)  # an endpoint's own 404 message (sendError), e.g. CasC token reload
         if not names:
             return ("/" + rel, f"Jenkins has no page at /{rel}",
                     "check JENKINS_URL (it must be the Jenkins root) and that the plugin serving this page is installed")
