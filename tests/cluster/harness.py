@@ -522,36 +522,38 @@ class LabCluster:
         except Exception:  # noqa: BLE001
             return False
 
-    def stop(self, remove: bool = True, timeout: float = 15.0) -> list[str]:
-        """Kill exactly the process groups this cluster started, then remove the state dir.
-        Returns the names of components that had to be SIGKILLed."""
-        order = [n for n in reversed(COMPONENTS) if n in self.pids]
-        targets = {n: self.pids[n] for n in order if self._procs.get(n) is not None or self._owns(n)}
-        for name, pid in targets.items():
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
+    def stop(self, remove: bool = True, grace: float = 5.0) -> list[str]:
+        """Kill exactly the process groups this cluster started (clients first, etcd last), then
+        remove the state dir. Returns the names of components that needed SIGKILL."""
         killed: list[str] = []
-        for name, pid in targets.items():
-            proc = self._procs.get(name)
-            while pid_alive(pid) and time.monotonic() < deadline:
-                if proc is not None and proc.poll() is not None:
+        for phase in (("kube-scheduler", "kube-controller-manager"), ("kube-apiserver",), ("etcd",)):
+            targets = {n: self.pids[n] for n in phase
+                       if n in self.pids and (self._procs.get(n) is not None or self._owns(n))}
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                alive = {n: pid for n, pid in targets.items() if not self._exited(n, pid)}
+                if not alive:
                     break
-                time.sleep(0.05)
-            if pid_alive(pid) and (proc is None or proc.poll() is None):
-                killed.append(name)
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGKILL)
-            if proc is not None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=5)
-        for name, pid in targets.items():
-            if pid_alive(pid):
-                raise ClusterError(f"{name} (pid {pid}) is still running after SIGKILL")
+                if sig == signal.SIGKILL:
+                    killed.extend(alive)
+                for pid in alive.values():
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(pid, sig)
+                deadline = time.monotonic() + grace
+                while time.monotonic() < deadline and not all(self._exited(n, p) for n, p in alive.items()):
+                    time.sleep(0.05)
+            for n, pid in targets.items():
+                if not self._exited(n, pid):
+                    raise ClusterError(f"{n} (pid {pid}) is still running after SIGKILL")
         self._procs.clear()
         if remove and self.state_dir.exists():
             shutil.rmtree(self.state_dir, ignore_errors=True)
         return killed
+
+    def _exited(self, name: str, pid: int) -> bool:
+        proc = self._procs.get(name)
+        if proc is not None:
+            return proc.poll() is not None  # also reaps our own child
+        return not pid_alive(pid)
 
     # -- nodes ---------------------------------------------------------------------------------------
 
