@@ -679,7 +679,7 @@ class QueuedBuild:
 # --------------------------------------------------------------------------------------------- entry points
 
 _JOB_TREE = (
-    "name,fullName,url,buildable,color,inQueue,"
+    "name,fullName,url,buildable,color,inQueue,queueItem[id],"
     "property[parameterDefinitions[name,type,description,choices,defaultParameterValue[name,value]]]"
 )
 
@@ -744,7 +744,13 @@ def trigger(
             qid = paths.queue_id_from_location(location)
         except ValueError as e:
             raise KitError(f"Jenkins answered {status} with an unexpected Location {location!r}") from e
-        return QueuedBuild(client, job, qid, location=location, merged=status == 303, parameters=resolved)
+        q = QueuedBuild(client, job, qid, location=location, merged=status == 303, parameters=resolved)
+        already = (info.get("queueItem") or {}).get("id") if isinstance(info.get("queueItem"), Mapping) else None
+        if status == 201 and already is not None and int(already) == qid:
+            # `/build` answers 201 with the id of the item that was already queued (§4.1, JENKINS-66105)
+            q.merged = True
+            q.merged_reason = f"queue item {qid} was already waiting before this request: Jenkins folded the request into it"
+        return q
     raise JobNotBuildable(
         f"Jenkins did not schedule {job} (HTTP {status}{', Location ' + location if location else ''})",
         "an extension refused the build, or Jenkins is quieting down for a restart",
