@@ -43,6 +43,13 @@ def params_action(params) -> Bean:
 
 
 def run_bean(b: Build) -> Bean:
+    bean = b._bean
+    if bean is None:
+        bean = b._bean = _run_bean(b)
+    return bean
+
+
+def _run_bean(b: Build) -> Bean:
     job = b.job
     eng = job.engine
 
@@ -179,8 +186,14 @@ def _all_view(url: str) -> Bean:
 
 
 def job_bean(job: Item) -> Bean:
-    if job.is_group:
-        return folder_bean(job)
+    """Cached per item: every changing value is a callable evaluated at export time."""
+    b = job._bean
+    if b is None:
+        b = job._bean = folder_bean(job) if job.is_group else _job_bean(job)
+    return b
+
+
+def _job_bean(job: Item) -> Bean:
     eng = job.engine
 
     def builds():
@@ -209,7 +222,7 @@ def job_bean(job: Item) -> Bean:
         _p("displayNameOrNull", 1, None),
         _p("fullDisplayName", 1, lambda: job.full_display_name),
         _p("fullName", 1, lambda: job.full_name),
-        _p("name", 2, job.name),
+        _p("name", 2, lambda: job.name),
         _p("url", 2, lambda: job.url),
         _p("buildable", 1, lambda: job.buildable),
         _p("builds", 1, builds),
@@ -249,7 +262,7 @@ def folder_bean(f: Item) -> Bean:
         _p("displayNameOrNull", 1, None),
         _p("fullDisplayName", 1, lambda: f.full_display_name),
         _p("fullName", 1, lambda: f.full_name),
-        _p("name", 2, f.name),
+        _p("name", 2, lambda: f.name),
         _p("url", 2, lambda: f.url),
         _p("healthReport", 1, []),
         _p("jobs", 1, lambda: [job_bean(c) for c in f.children.sorted()]),

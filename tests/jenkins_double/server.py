@@ -179,7 +179,7 @@ class JenkinsDouble:
         if self._initial_unavailable_s:
             self._faults.unavailable_until = now + self._initial_unavailable_s
         self.engine.start()
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="jenkins-double-http", daemon=True)
         self._thread.start()
         return self
@@ -874,6 +874,7 @@ class Router:
         grp.remove(item)
         item.name = new
         grp.add(item)
+        self.eng.name_gen += 1
         item.save()
         return P.redirect(req, "/" + item.url_path)
 

@@ -134,6 +134,8 @@ class Item:
         self.next_build_number = 1
         self.hold_off = False
         self.deleted = False
+        self._bean = None
+        self._url_path: tuple[int, str] | None = None
         self.apply_config(cfg)
         if self.kind in ("folder", "multibranch"):
             self.children = Group()
@@ -166,8 +168,14 @@ class Item:
 
     @property
     def url_path(self) -> str:
+        gen = self.engine.name_gen
+        c = self._url_path
+        if c is not None and c[0] == gen:
+            return c[1]
         p = "" if self.parent is None else self.parent.url_path
-        return f"{p}job/{raw_encode(self.name)}/"
+        path = f"{p}job/{raw_encode(self.name)}/"
+        self._url_path = (gen, path)
+        return path
 
     @property
     def url(self) -> str:
@@ -266,6 +274,7 @@ class Build:
         self.raw = bytearray()
         self.executor_slot: int | None = None
         self.log_closed = False
+        self._bean = None
         # planned lines: (offset seconds, bytes)
         first = self._cause_line().encode("utf-8")
         body: list[bytes] = []
@@ -390,6 +399,7 @@ class Engine:
         self.indexing_requests: dict[str, int] = {}
         self._stopped = False
         self._thread: threading.Thread | None = None
+        self.name_gen = 0  # bumped on rename: invalidates cached URL paths
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:

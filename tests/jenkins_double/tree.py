@@ -36,7 +36,8 @@ class Bean:
 
     def __init__(self, cls: str | None, props: Iterable[tuple]):
         self.cls = cls
-        self.props = props  # iterable of (name, visibility, value|callable, inline)
+        # name -> (visibility, value|callable, inline, declaration index)
+        self.props = {p[0]: (p[1], p[2], p[3], i) for i, p in enumerate(props)}
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"Bean({self.cls!r})"
@@ -74,17 +75,25 @@ class _Tree:
 
 
 class NamedPathPruner:
-    __slots__ = ("tree", "range")
+    __slots__ = ("tree", "range", "_kids", "star")
 
     def __init__(self, tree: _Tree):
         self.tree = tree
         self.range = tree.range
+        self._kids: dict[str, NamedPathPruner] = {}
+        self.star = "*" in tree.children
 
     def accept(self, name: str, vis: int, inline: bool):
+        p = self._kids.get(name)
+        if p is not None:
+            return p
         sub = self.tree.children.get(name)
         if sub is None:
             sub = self.tree.children.get("*")
-        return NamedPathPruner(sub) if sub is not None else None
+        if sub is None:
+            return None
+        p = self._kids[name] = NamedPathPruner(sub)
+        return p
 
 
 _DELIMS = ",[]{}"
@@ -183,7 +192,16 @@ def _export_value(val: Any, pruner) -> Any:
 def export(bean: Bean, pruner) -> dict:
     """Return plain JSON-able data for ``bean`` as pruned by ``pruner``."""
     out: dict = {} if bean.cls is None else {"_class": bean.cls}
-    for name, vis, val, inline in bean.props:
+    props = bean.props
+    if type(pruner) is NamedPathPruner and not pruner.star:
+        # only look at the names the tree asks for; keep the bean's declaration order
+        hits = [n for n in pruner.tree.children if n in props]
+        if len(hits) > 1:
+            hits.sort(key=lambda n: props[n][3])
+        items = ((n, props[n]) for n in hits)
+    else:
+        items = props.items()
+    for name, (vis, val, inline, _) in items:
         sub = pruner.accept(name, vis, inline)
         if sub is None:
             continue

@@ -1,0 +1,78 @@
+"""Requests per second the Jenkins test double serves on loopback.
+
+Usage: python bench/double_rps.py [--requests N] [--threads T] [--path PATH] [--jobs J]
+
+Starts an in-process double, optionally creates J jobs spread over folders, then T client threads
+(each one keep-alive ``requests.Session`` with API-token auth) issue N GETs in total against PATH
+(default ``/api/json``).  Prints the rate and exits non-zero if it is under the 500 req/s target.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import requests  # noqa: E402
+
+from tests.jenkins_double import JenkinsDouble  # noqa: E402
+
+TARGET = 500.0
+JOB = ("<flow-definition><definition class='org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition'>"
+       "<script>stage('a') {}</script><sandbox>true</sandbox></definition></flow-definition>")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--requests", type=int, default=4000)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--path", default="/api/json")
+    ap.add_argument("--jobs", type=int, default=0, help="create this many jobs in folders of 20 first")
+    a = ap.parse_args(argv)
+
+    with JenkinsDouble(token="bench-token", quiet_period=0) as d:
+        s = requests.Session()
+        s.auth = (d.user, d.token)
+        for i in range(a.jobs):
+            folder = f"folder{i // 20}"
+            if i % 20 == 0:
+                s.post(d.url + f"createItem?name={folder}", data=f"<com.cloudbees.hudson.plugins.folder.Folder/>",
+                       headers={"Content-Type": "text/xml"}).raise_for_status()
+            s.post(d.url + f"job/{folder}/createItem?name=job{i}", data=JOB,
+                   headers={"Content-Type": "text/xml"}).raise_for_status()
+        url = d.url.rstrip("/") + a.path
+        per = a.requests // a.threads
+        errors = []
+
+        def worker():
+            ws = requests.Session()
+            ws.auth = (d.user, d.token)
+            ws.get(url).raise_for_status()  # connect + warm up outside the timed loop
+            barrier.wait()
+            for _ in range(per):
+                r = ws.get(url)
+                if r.status_code != 200:
+                    errors.append(r.status_code)
+
+        barrier = threading.Barrier(a.threads + 1)
+        threads = [threading.Thread(target=worker) for _ in range(a.threads)]
+        for t in threads:
+            t.start()
+        barrier.wait()
+        t0 = time.perf_counter()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - t0
+        total = per * a.threads
+        rps = total / elapsed
+        print(f"jenkins double: {total} GET {a.path} over {a.threads} keep-alive connections "
+              f"in {elapsed:.2f} s -> {rps:.0f} req/s (target >= {TARGET:.0f}); errors: {len(errors)}"
+              + (f"; {a.jobs} jobs" if a.jobs else ""))
+        return 0 if rps >= TARGET and not errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
