@@ -247,3 +247,53 @@ def test_pyjenkins_503_is_http_error(jenkins_double_factory):
     with pytest.raises(requests.HTTPError) as e:
         server.jenkins_request(requests.Request("GET", d.url + "api/json"))
     assert e.value.response.status_code == 503
+
+
+# -- restart, form login, multipart ------------------------------------------------------------
+
+def test_restart_window_and_new_instance(jenkins_double_factory):
+    d = jenkins_double_factory(restart_s=0.3)
+    s = pw(d)
+    crumb = s.get(d.url + "crumbIssuer/api/json").json()["crumb"]
+    before = s.get(d.url + "api/json").headers["X-Jenkins-Session"]
+    post_xml(tok(d), d.url + "createItem?name=p", PIPELINE)
+    loc = tok(d).post(d.url + "job/p/build").headers["Location"]
+    wait_for(lambda: tok(d).get(loc + "api/json").json()["_class"].endswith("LeftItem"))
+    r = s.post(d.url + "restart", headers={"Jenkins-Crumb": crumb}, allow_redirects=False)
+    assert r.status_code == 302
+    r = s.get(d.url + "api/json")
+    assert r.status_code == 503 and "Jenkins is restarting" in r.text and "X-Jenkins" not in r.headers
+    wait_for(lambda: s.get(d.url + "api/json").status_code == 200, timeout=3)
+    assert s.get(d.url + "api/json").headers["X-Jenkins-Session"] != before
+    assert s.post(d.url + "job/p/description", data={"description": "x"},
+                  headers={"Jenkins-Crumb": crumb}).status_code == 403  # stale session/crumb
+    assert tok(d).get(loc + "api/json").status_code == 404  # left items are not kept
+    assert tok(d).get(d.url + "job/p/1/api/json").status_code == 200
+    assert tok(d).get(d.url + "restart").status_code == 200  # confirmation page
+
+
+def test_form_login_session_needs_crumb(d):
+    s = requests.Session()
+    r = s.post(d.url + "j_spring_security_check", data={"j_username": "admin", "j_password": "wrong"},
+               allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"].endswith("/loginError")
+    r = s.post(d.url + "j_spring_security_check",
+               data={"j_username": "admin", "j_password": d.password, "from": "/api/json"}, allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"].endswith("/api/json")
+    assert s.get(d.url + "whoAmI/api/json").json()["name"] == "admin"
+    assert s.get(d.url + "api/json").status_code == 200
+    post_xml(tok(d), d.url + "createItem?name=p", PIPELINE)
+    assert s.post(d.url + "job/p/description", data={"description": "x"}).status_code == 403
+    crumb = s.get(d.url + "crumbIssuer/api/json").json()["crumb"]
+    assert s.post(d.url + "job/p/description", data={"description": "x"},
+                  headers={"Jenkins-Crumb": crumb}).status_code == 204
+    s.get(d.url + "logout")
+    assert s.get(d.url + "api/json").status_code == 403
+
+
+def test_build_with_parameters_multipart(d, s):
+    post_xml(s, d.url + "createItem?name=pp", PARAMS)
+    r = s.post(d.url + "job/pp/buildWithParameters", files={"BRANCH": (None, "multi")})
+    assert r.status_code == 201
+    j = s.get(r.headers["Location"] + "api/json").json()
+    assert "\nBRANCH=multi" in j["params"]

@@ -65,8 +65,14 @@ class Request:
             if self.method == "POST" and self.is_form() and self.body:
                 params += parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True)
                 self.body_consumed = True
+            elif self.method == "POST" and self.is_multipart() and self.body:
+                params += _multipart(self.content_type, self.body)
+                self.body_consumed = True
             self._form = params
         return self._form
+
+    def is_multipart(self) -> bool:
+        return (self.content_type or "").lower().startswith("multipart/form-data")
 
     def param(self, name: str) -> str | None:
         for k, v in self.form():
@@ -91,6 +97,24 @@ class Request:
             base = self.path if self.path.endswith("/") else self.path.rsplit("/", 1)[0] + "/"
             path = _normalize(base + path)
         return f"http://{self.host}{path}"
+
+
+def _multipart(content_type: str, body: bytes) -> list[tuple[str, str]]:
+    """Fields of a multipart/form-data body (file parts give their content as text)."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+    msg = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+    out = []
+    if not msg.is_multipart():
+        return out
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name is None:
+            continue
+        payload = part.get_payload(decode=True) or b""
+        out.append((name, payload.decode(part.get_content_charset() or "utf-8", "replace")))
+    return out
 
 
 def _normalize(path: str) -> str:
@@ -250,12 +274,17 @@ class Pages:
         r.headers.append(("WWW-Authenticate", 'Basic realm="Jenkins"'))
         return r
 
-    def loading(self) -> Response:
-        # HudsonIsLoading: 503, no X-Jenkins (spec §6.5)
-        body = ("<!DOCTYPE html><html><head><title>Starting Jenkins</title></head><body>"
-                "<h1>Please wait while Jenkins is getting ready to work...</h1>"
-                "<p>Jenkins is getting ready to work</p>"
-                "<p>Your browser will reload automatically when Jenkins is ready.</p></body></html>")
+    def loading(self, restarting: bool = False) -> Response:
+        # HudsonIsLoading / HudsonIsRestarting: 503, no X-Jenkins (spec §6.4, §6.5)
+        if restarting:
+            body = ("<!DOCTYPE html><html><head><title>Restarting Jenkins</title></head><body>"
+                    "<h1>Please wait while Jenkins is restarting...</h1><p>Jenkins is restarting</p>"
+                    "<p>Your browser will reload automatically when Jenkins is ready.</p></body></html>")
+        else:
+            body = ("<!DOCTYPE html><html><head><title>Starting Jenkins</title></head><body>"
+                    "<h1>Please wait while Jenkins is getting ready to work...</h1>"
+                    "<p>Jenkins is getting ready to work</p>"
+                    "<p>Your browser will reload automatically when Jenkins is ready.</p></body></html>")
         return Response(503, body.encode("utf-8"), [
             ("Content-Type", HTML_CT), ("Expires", "0"),
             ("Cache-Control", "no-cache,no-store,must-revalidate")])

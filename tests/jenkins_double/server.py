@@ -40,7 +40,7 @@ CRUMB_FIELD = "Jenkins-Crumb"
 # Jenkins.ALWAYS_READABLE_PATHS + UnprotectedRootActions the double has (spec §1.2)
 ALWAYS_READABLE = {"login", "loginError", "logout", "accessDenied", "adjuncts", "error", "oops",
                    "signup", "tcpSlaveAgentListener", "404", "whoAmI", "reload-configuration-as-code",
-                   "securityRealm", "static"}
+                   "securityRealm", "static", "j_spring_security_check"}
 # configuration-as-code root configurators installed in the double (jenkins, tool, unclassified,
 # security, appearance: casc core; credentials: credentials plugin; jobs: job-dsl).  Unknown roots
 # -> UnknownConfiguratorException "No configurator for the following root elements: x"
@@ -122,7 +122,7 @@ class JenkinsDouble:
                  executable_delay_s: float = 0.05, casc_reload_token: str | None = None,
                  casc_yaml: str | None = None, latency_ms: float = 0, error_rate: float = 0,
                  drop_rate: float = 0, unavailable_s: float = 0, seed: int | None = None,
-                 host: str = "127.0.0.1"):
+                 restart_s: float = 0.5, host: str = "127.0.0.1"):
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the Jenkins double listens on loopback only")
         self.user = user
@@ -152,6 +152,8 @@ class JenkinsDouble:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._ready_at = 0.0
+        self._restart_until = 0.0
+        self.restart_s = restart_s
         self.stats = {"dropped": 0, "errors_injected": 0, "unavailable": 0}
         self._new_instance()
 
@@ -259,6 +261,17 @@ class JenkinsDouble:
             time.sleep(0.01)
         return False
 
+    def restart(self, window_s: float | None = None) -> None:
+        """Simulate a controller restart: a 503 "Jenkins is restarting" window, then a new
+        instance (new session cookie name, crumb salt and X-Jenkins-Session; all sessions gone;
+        Left queue items are not kept across restarts, spec §4.3).  Queued items and builds stay
+        (the queue is persisted and pipelines resume)."""
+        self._restart_until = time.time() + (self.restart_s if window_s is None else window_s)
+        self._new_instance()
+        with self.engine.lock:
+            self.engine.left.clear()
+            self.engine._left_order.clear()
+
     def _apply_behaviour(self, body: dict) -> None:
         eng = self.engine
         with eng.lock:
@@ -311,9 +324,9 @@ class JenkinsDouble:
             time.sleep(f.latency_ms / 1000.0)
         now = time.time()
         drop = False
-        if now < self._ready_at or now < f.unavailable_until:
+        if now < self._ready_at or now < f.unavailable_until or now < self._restart_until:
             self.stats["unavailable"] += 1
-            resp = self.pages.loading()
+            resp = self.pages.loading(restarting=now < self._restart_until)
         elif f.error_rate and self._rng.random() < f.error_rate:
             self.stats["errors_injected"] += 1
             resp = self.pages.oops(500)
@@ -444,7 +457,11 @@ class JenkinsDouble:
         segs = req.segments
         first = segs[0] if segs else ""
         if req.method == "POST" and auth.via != "token":
-            excluded = (self.casc_reload_token is not None and req.path == "/reload-configuration-as-code/")
+            # exclusions: the CasC token reload path while enabled (TokenReloadCrumbExclusion,
+            # spec §6.3); the form login, which Spring's filter chain (HudsonFilter) handles
+            # before CrumbFilter runs [core web.xml filter order; derived]
+            excluded = ((self.casc_reload_token is not None and req.path == "/reload-configuration-as-code/")
+                        or req.path == "/j_spring_security_check")
             if not excluded and not self._crumb_ok(req, auth):
                 return P.jetty_error(403, "No valid crumb was included in the request", req.path)
         if auth.anonymous and first not in ALWAYS_READABLE:
@@ -501,6 +518,9 @@ class JenkinsDouble:
                                "drop_rate": f.drop_rate,
                                "unavailable_s": max(0.0, f.unavailable_until - time.time()),
                                **self.stats})
+            elif name == "restart" and req.method == "POST":
+                self.restart(data.get("window_s"))
+                return ok()
             elif name == "script" and req.method == "POST":
                 self.script_output = str(data.get("output", ""))
                 return ok()
@@ -681,9 +701,46 @@ class Router:
             return P.layout(200, "Sign in", "<form method='post' action='j_spring_security_check'>"
                             "<input name='j_username'/><input name='j_password' type='password'/>"
                             "<input type='hidden' name='from'/></form>")
+        if head == "j_spring_security_check" and len(rest) == 1 and m == "POST":
+            return self._form_login()
+        if head == "logout" and len(rest) == 1:
+            sid = d._session_id(req)
+            if sid:
+                d._sessions.pop(sid, None)
+            return P.redirect(req, "/")
+        if head == "loginError" and len(rest) == 1:
+            return P.layout(200, "Login Error", "<p>Invalid username or password</p>")
+        if head in ("restart", "safeRestart", "reload") and len(rest) == 1:
+            r = self.need("hudson.model.Hudson.Manage")
+            if r:
+                return r
+            if m != "POST":
+                return P.layout(200, "Restart", "<form method='post'><p>Are you sure about restarting "
+                                "Jenkins?</p></form>")
+            if head == "reload":
+                d._ready_at = max(d._ready_at, time.time() + d.restart_s)  # HudsonIsLoading
+            else:
+                d.restart()
+            return P.redirect(req, ".")
         if head in ("quietDown", "cancelQuietDown") and len(rest) == 1:
             return self.need("hudson.model.Hudson.Manage") or self.post_only() or self._quiet(head)
         return P.not_found()
+
+    def _form_login(self) -> Response:
+        """POST /j_spring_security_check (spec §6.6): 302 to ``from`` with a fresh session bound
+        to the user (session-fixation protection), or 302 to /loginError."""
+        req, d = self.req, self.d
+        user, pw_ = req.param("j_username"), req.param("j_password")
+        u = d.users.get(user or "")
+        if u is None or not u.get("password") or not hmac.compare_digest(pw_ or "", u["password"]):
+            return self.P.redirect(req, "/loginError")
+        old = d._session_id(req)
+        if old:
+            d._sessions.pop(old, None)
+        req.cookies.pop(d.cookie_name, None)
+        r = self.P.redirect(req, req.param("from") or "/")
+        d._ensure_session(req, r, user=user)
+        return r
 
     def _quiet(self, head: str) -> Response:
         eng = self.eng
