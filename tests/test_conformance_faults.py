@@ -212,3 +212,53 @@ def test_all_faults_at_once_non_idempotent_posts_sent_at_most_once(seeded: Any) 
     d.wait_idle(15)
     builds = c.get_json(c.job_url_path("storm"), tree="builds[number]")["builds"]
     assert builds  # the triggers that got through became builds (coalescing may merge a few)
+
+
+def test_one_password_client_shared_by_threads_survives_session_loss(double: Any) -> None:
+    """Job sync shares one client across workers: a stale crumb is refreshed once, not once per thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    c = _client(double, auth="password")
+    names = [f"t{i}" for i in range(8)]
+    for n in names:
+        create_job(c, n)
+    double.set_faults(invalidate_sessions=True)
+    double.clear_requests()
+
+    def work(n: str) -> int:
+        return c.post(c.job_url_path(n) + "disable").status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(work, names)) == [302] * 8
+    crumb_gets = [r for r in double.requests() if r["method"] == "GET" and "crumbIssuer" in r["path"]]
+    assert 1 <= len(crumb_gets) <= 2
+    assert len([p for p in _posts(double, "/disable") if p["status"] == 302]) == 8
+
+
+def test_no_secrets_in_logs_or_errors_under_faults(seeded: Any, caplog: pytest.LogCaptureFixture,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import base64
+    import logging
+
+    d = seeded
+    texts: list[str] = []
+    with caplog.at_level(logging.DEBUG):
+        for auth in ("token", "password"):
+            c = _client(d, auth=auth, timeout=0.5, retries=1)
+            create_job(c, f"sec-{auth}")
+            d.set_faults(error_rate=0.3, drop_rate=0.3, invalidate_sessions=True)
+            for i in range(15):
+                for call in (lambda: c.post(c.job_url_path(f"sec-{auth}") + "build", params={"token": d.token}),
+                             lambda: c.get_json(f"job/missing-{i}/job/x/"),
+                             lambda: c.post("createItem", params={"name": "a?b"}, data=pipeline_xml(), headers=XML)):
+                    try:
+                        call()
+                    except jerr.JenkinsError as e:
+                        texts += [str(e), repr(e), repr(e.__dict__), repr(e.args)]
+            d.set_faults()
+    out = capsys.readouterr()
+    blob = "\n".join(texts) + caplog.text + out.out + out.err
+    assert texts
+    for secret in (d.token, d.password, base64.b64encode(f"{d.user}:{d.token}".encode()).decode(),
+                   base64.b64encode(f"{d.user}:{d.password}".encode()).decode()):
+        assert secret not in blob

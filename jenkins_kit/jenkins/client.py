@@ -707,7 +707,8 @@ def _short_exc(e: BaseException) -> str:
     # urllib3 puts "<urllib3.connection.HTTPConnection object at 0x..>: " in front of messages.
     if ">: " in text:
         text = text.split(">: ", 1)[1]
-    return text.strip().rstrip(")").strip("(") or type(e).__name__
+    text = _SECRET_QUERY.sub(lambda m: f"{m.group(1)}=***", text)
+    return _secrets.scrub(text.strip().rstrip(")").strip("(")) or type(e).__name__
 
 
 __all__ = ["InsecureJenkinsWarning", "JenkinsClient", "permission_title"]
