@@ -379,8 +379,21 @@ class Bootstrap:
                 f"(kubectl describe pvc -n {cfg.cluster.namespace} {cfg.nfs.claim_name})")
 
     def controller_pod(self) -> dict[str, Any] | None:
+        """The controller pod of the StatefulSet's current revision (not one being replaced)."""
+        from jenkins_kit.render.names import controller_service
+
+        ns = self.cfg.cluster.namespace
         sel = f"app.kubernetes.io/instance={self.cfg.jenkins.release},app.kubernetes.io/component={CONTROLLER_COMPONENT}"
-        pods = [p for p in self.kube.pods(self.cfg.cluster.namespace, sel) if not (p.get("metadata") or {}).get("deletionTimestamp")]
+        sts = self.kube.get("apps/v1", "StatefulSet", controller_service(self.cfg), ns)
+        revision = None
+        if sts is not None:
+            st = sts.get("status") or {}
+            if (st.get("observedGeneration") or 0) < ((sts.get("metadata") or {}).get("generation") or 0):
+                return None  # the controller has not looked at the new spec yet
+            revision = st.get("updateRevision")
+        pods = [p for p in self.kube.pods(ns, sel) if not (p.get("metadata") or {}).get("deletionTimestamp")]
+        if revision:
+            pods = [p for p in pods if ((p.get("metadata") or {}).get("labels") or {}).get("controller-revision-hash") == revision]
         pods.sort(key=lambda p: (p.get("metadata") or {}).get("creationTimestamp") or "", reverse=True)
         return pods[0] if pods else None
 
@@ -400,8 +413,12 @@ class Bootstrap:
                     nodes = self.kube.list("v1", "Node")
                     return explain(pod, nodes, expected)
             elif time.monotonic() > deadline:
-                raise NotReady(f"no controller pod of release {self.cfg.jenkins.release} appeared within {timeout:.0f}s",
-                               f"kubectl -n {self.cfg.cluster.namespace} describe statefulset {self.cfg.jenkins.release}")
+                ns = self.cfg.cluster.namespace
+                sel = f"app.kubernetes.io/instance={self.cfg.jenkins.release},app.kubernetes.io/component={CONTROLLER_COMPONENT}"
+                old = [(p.get("metadata") or {}).get("name") for p in self.kube.pods(ns, sel) if (p.get("metadata") or {}).get("deletionTimestamp")]
+                why = f"; the previous pod {', '.join(old)} is still terminating (its node's kubelet must finish it)" if old else ""
+                raise NotReady(f"no controller pod of release {self.cfg.jenkins.release} appeared within {timeout:.0f}s{why}",
+                               f"kubectl -n {ns} describe statefulset; kubectl -n {ns} get events")
             self.progress("waiting for the scheduler to place the controller pod")
             time.sleep(1)
 

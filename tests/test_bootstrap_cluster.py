@@ -1,0 +1,409 @@
+"""plan / up / down / doctor / admin-password on the real control plane (tests/cluster harness),
+with tests/fixtures/charts/jenkins-standin in place of the official chart.
+
+The commands run as subprocesses (`python -m jenkins_kit`) with the harness environment, exactly as
+a user would run them; every byte they print is kept for the secret scan at the end.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+CHART = REPO / "tests" / "fixtures" / "charts" / "jenkins-standin"
+REGISTRY_PASSWORD = "reg-pw-7f3a9c1e5b2d8046"
+ADMIN_PASSWORD_REF = "adm-pw-0c4e8a2f6b1d9357"  # used by the scenario with a referenced admin password
+
+OUTPUTS: list[str] = []  # everything every command printed (stdout + stderr), for the scan
+
+
+def write_config(d: Path, ns: str, release: str = "jenkins", volume: str | None = None, deploy_ns: str | None = None,
+                 **jenkins) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    cfg = {
+        "version": 1,
+        "cluster": {"namespace": ns, "control_plane_node": "m-k8s"},
+        # Never contacted: without a kubelet nothing mounts the volume.
+        "nfs": {"server": "127.0.0.1", "path": f"/nfs_shared/{ns}", "volume_name": volume or f"{ns}-home", "clients": ["127.0.0.1"]},
+        "jenkins": {"release": release, **jenkins},
+        "registry": {"address": "127.0.0.1:5000", "credentials": {"username": "builder", "password": {"env": "JK_TEST_REGISTRY_PASSWORD"}}},
+        "agents": {"namespace": ns, "deploy_namespace": deploy_ns or f"{ns}-apps"},
+    }
+    p = d / "jenkins-kit.yaml"
+    p.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return p
+
+
+class Kit:
+    def __init__(self, cluster, workdir: Path):
+        self.cluster = cluster
+        self.workdir = workdir
+        self.env = cluster.env()
+        self.env["PYTHONPATH"] = str(REPO) + os.pathsep + self.env.get("PYTHONPATH", "")
+        self.env["JK_TEST_REGISTRY_PASSWORD"] = REGISTRY_PASSWORD
+        self.env["JK_TEST_ADMIN_PASSWORD"] = ADMIN_PASSWORD_REF
+        self.env["JENKINS_KIT_HELM"] = str(cluster.helm)
+        self.env.pop("JENKINS_URL", None)
+
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "jenkins_kit", *args]
+
+    def run(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+        p = subprocess.run(self.argv(*args), env=self.env, cwd=self.workdir, capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=timeout)
+        OUTPUTS.extend([p.stdout, p.stderr])
+        return p
+
+    def start(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen(self.argv(*args), env=self.env, cwd=self.workdir, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+
+    def finish(self, proc: subprocess.Popen, timeout: float = 180) -> subprocess.CompletedProcess:
+        out, err = proc.communicate(timeout=timeout)
+        OUTPUTS.extend([out, err])
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+    # -- reads through the harness' own client (independent of ours) --
+    def get(self, path: str):
+        return self.cluster.api.get_or_none(path)
+
+
+class FakeKubelet:
+    """Plays kubelet for one namespace while a command runs: scheduled pods become Running and
+    Ready, pods being deleted are finished (force-deleted). Records where pods ran."""
+
+    def __init__(self, kit: Kit, ns: str):
+        self.kit, self.ns = kit, ns
+        self.nodes: dict[str, str] = {}
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        while not self._stop.is_set():
+            try:
+                pods = self.kit.get(f"/api/v1/namespaces/{self.ns}/pods") or {"items": []}
+                for p in pods["items"]:
+                    name = p["metadata"]["name"]
+                    if p["metadata"].get("deletionTimestamp"):
+                        self.kit.cluster.force_delete_pod(self.ns, name)
+                    elif p["spec"].get("nodeName") and p.get("status", {}).get("phase") != "Running":
+                        self.nodes[name] = p["spec"]["nodeName"]
+                        self.kit.cluster.mark_pod_running(self.ns, name)
+            except Exception as e:  # pods come and go between list and write
+                self.errors.append(str(e))
+            self._stop.wait(0.3)
+
+    def __enter__(self):
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join(5)
+
+
+def up_marking_running(kit: Kit, conf: Path, ns: str, pod: str, *extra: str) -> tuple[subprocess.CompletedProcess, str]:
+    """Run `up` while a fake kubelet runs the namespace's pods; return where `pod` ran."""
+    with FakeKubelet(kit, ns) as kubelet:
+        res = kit.run("up", "-c", str(conf), "--chart", str(CHART), "--timeout", "90", *extra)
+    return res, kubelet.nodes.get(pod, "")
+
+
+@pytest.fixture(scope="module")
+def kit(lab_cluster, tmp_path_factory):
+    return Kit(lab_cluster, tmp_path_factory.mktemp("bootstrap"))
+
+
+@pytest.fixture(scope="module")
+def installed(kit):
+    """A fresh `up` in namespace jk-up."""
+    conf = write_config(kit.workdir / "main", "jk-up")
+    res, node = up_marking_running(kit, conf, "jk-up", "jenkins-0")
+    return {"conf": conf, "up": res, "node": node, "ns": "jk-up"}
+
+
+# ---------------------------------------------------------------------- up, twice; plan; doctor
+
+
+def test_up_on_a_fresh_cluster(kit, installed):
+    res, ns = installed["up"], installed["ns"]
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert installed["node"] == "m-k8s"
+    out = res.stdout
+    assert "pod jenkins-0 is on m-k8s" in out and "node-role.kubernetes.io/control-plane:NoSchedule" in out
+    assert "controller jenkins-0 is ready" in out
+    assert "<pending>" in out and "NodePort" in out  # no LoadBalancer controller in the harness, explained
+    pvc = kit.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/jenkins")
+    pv = kit.get("/api/v1/persistentvolumes/jk-up-home")
+    assert pvc["status"]["phase"] == "Bound" and pv["status"]["phase"] == "Bound"
+    assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Retain" and pv["spec"]["nfs"] == {"server": "127.0.0.1", "path": "/nfs_shared/jk-up"}
+    admin = kit.get(f"/api/v1/namespaces/{ns}/secrets/jenkins-admin")
+    assert set(admin["data"]) == {"jenkins-admin-user", "jenkins-admin-password"}
+    assert base64.b64decode(admin["data"]["jenkins-admin-user"]).decode() == "admin"
+    assert len(base64.b64decode(admin["data"]["jenkins-admin-password"])) >= 24
+    reg = kit.get(f"/api/v1/namespaces/{ns}/secrets/registry-credentials")
+    assert base64.b64decode(reg["data"]["password"]).decode() == REGISTRY_PASSWORD
+    auths = json.loads(base64.b64decode(reg["data"]["config.json"]))["auths"]
+    assert auths["127.0.0.1:5000"]["username"] == "builder"
+    for obj in (pvc, pv, admin, reg):
+        assert obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "jenkins-kit"
+        assert any(m["manager"] == "jenkins-kit" and m["operation"] == "Apply" for m in obj["metadata"]["managedFields"])
+    assert kit.get(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles/jenkins-agent")
+    assert kit.get(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}-apps/rolebindings/jenkins-agent-deploy")
+    sts = kit.get(f"/apis/apps/v1/namespaces/{ns}/statefulsets/jenkins")
+    spec = sts["spec"]["template"]["spec"]
+    assert spec["nodeSelector"] == {"kubernetes.io/hostname": "m-k8s"}
+    assert spec["securityContext"]["runAsUser"] == 1000 and spec["securityContext"]["runAsGroup"] == 1000
+    assert spec["volumes"][0]["persistentVolumeClaim"]["claimName"] == "jenkins"
+    cms = kit.get(f"/api/v1/namespaces/{ns}/configmaps?labelSelector=jenkins-jenkins-config%3Dtrue")["items"]
+    assert {c["metadata"]["name"] for c in cms} >= {"jenkins-jenkins-config-jenkins-kit-system", "jenkins-jenkins-config-jenkins-kit-cloud"}
+    hist = kit.cluster.helm_run("history", "jenkins", "-n", ns, "-o", "json")
+    assert [h["revision"] for h in json.loads(hist.stdout)] == [1]
+
+
+def test_second_up_changes_nothing_and_plan_is_empty(kit, installed):
+    conf, ns = installed["conf"], installed["ns"]
+    rv = {p: kit.get(p)["metadata"]["resourceVersion"] for p in (
+        f"/api/v1/namespaces/{ns}/secrets/jenkins-admin", f"/api/v1/persistentvolumes/jk-up-home",
+        f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles/jenkins-agent")}
+    res = kit.run("up", "-c", str(conf), "--chart", str(CHART), "--timeout", "30")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "No changes: the cluster already matches the config." in res.stdout
+    assert "✓ created" not in res.stdout and "upgraded" not in res.stdout
+    for p, v in rv.items():
+        assert kit.get(p)["metadata"]["resourceVersion"] == v, p
+    hist = kit.cluster.helm_run("history", "jenkins", "-n", ns, "-o", "json")
+    assert [h["revision"] for h in json.loads(hist.stdout)] == [1]
+    plan = kit.run("plan", "-c", str(conf), "--chart", str(CHART), "--detailed-exitcode", "--json")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    data = json.loads(plan.stdout)
+    assert data["empty"] and data["counts"]["create"] == data["counts"]["update"] == 0
+
+
+def test_plan_shows_a_config_change_and_up_applies_it(kit, installed):
+    ns = installed["ns"]
+    conf = write_config(kit.workdir / "changed", "jk-up", session_timeout_minutes=60)
+    plan = kit.run("plan", "-c", str(conf), "--chart", str(CHART), "--detailed-exitcode")
+    assert plan.returncode == 3, plan.stdout + plan.stderr
+    assert "~ update   [helm] HelmRelease jk-up/jenkins" in plan.stdout
+    assert "--sessionTimeout=60" in plan.stdout and "--sessionTimeout=1440" in plan.stdout
+    # The JCasC fragments did not change, the cluster objects neither.
+    assert "[cluster]" not in plan.stdout.replace("[cluster] Namespace", "")
+    res, node = up_marking_running(kit, conf, ns, "jenkins-0")
+    assert res.returncode == 0 and "upgraded HelmRelease jk-up/jenkins" in res.stdout, res.stdout + res.stderr
+    assert node == "m-k8s" and "controller jenkins-0 is ready" in res.stdout
+    # Back to the original config, so the next tests see the first install's state.
+    res, _ = up_marking_running(kit, installed["conf"], ns, "jenkins-0")
+    assert res.returncode == 0, res.stderr
+    sts = kit.get(f"/apis/apps/v1/namespaces/{ns}/statefulsets/jenkins")
+    env = {e["name"]: e.get("value") for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "--sessionTimeout=1440" in env["JENKINS_OPTS"]
+
+
+def test_doctor_on_the_cluster(kit, installed):
+    res = kit.run("doctor", "-c", str(installed["conf"]), "--json", "--skip", "nfs", "--skip", "registry", "--skip", "jenkins")
+    data = json.loads(res.stdout)
+    by = {c["name"]: c for c in data["checks"]}
+    assert by["cluster"]["status"] == "pass" and "v1." in by["cluster"]["detail"]
+    assert by["control-plane node"]["status"] == "pass" and "node-role.kubernetes.io/control-plane:NoSchedule" in by["control-plane node"]["detail"]
+    assert by["helm"]["status"] == "pass" and "v3." in by["helm"]["detail"]
+    assert by["load balancer"]["status"] == "warn" and "<pending>" in by["load balancer"]["detail"]
+    assert "NodePort" in by["load balancer"]["fix"]
+    assert res.returncode == 0  # warnings only
+
+
+def test_admin_password_is_shown_only_when_asked(kit, installed):
+    res = kit.run("admin-password", "-c", str(installed["conf"]))
+    assert res.returncode == 0
+    admin = kit.get(f"/api/v1/namespaces/{installed['ns']}/secrets/jenkins-admin")
+    assert res.stdout.strip() == base64.b64decode(admin["data"]["jenkins-admin-password"]).decode()
+    OUTPUTS.pop(-2)  # the one output allowed to hold the admin password is excluded from the scan
+
+
+# ---------------------------------------------------------------------- placement problems
+
+
+def _cleanup(kit: Kit, conf: Path, ns: str) -> None:
+    kit.cluster.force_delete_pods(ns)
+    kit.run("down", "-c", str(conf), "--purge", "--yes")
+    kit.cluster.force_delete_pods(ns)
+
+
+def _values_without(key: str) -> str:
+    """A sitecustomize that drops one controller value, as if the config no longer produced it."""
+    return (
+        "import jenkins_kit.render.helm_values as hv\n"
+        "_orig = hv.render_values\n"
+        "def render_values(cfg, jcasc=None):\n"
+        "    v = _orig(cfg, jcasc)\n"
+        f"    v['controller'].pop({key!r}, None)\n"
+        "    return v\n"
+        "hv.render_values = render_values\n"
+    )
+
+
+def test_without_toleration_up_names_the_taint(kit):
+    ns = "jk-notol"
+    conf = write_config(kit.workdir / ns, ns, release="jenkins-notol")
+    site = kit.workdir / f"{ns}-site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(_values_without("tolerations"))
+    env = dict(kit.env, PYTHONPATH=f"{site}{os.pathsep}{kit.env['PYTHONPATH']}")
+    try:
+        p = subprocess.run(kit.argv("up", "-c", str(conf), "--chart", str(CHART), "--timeout", "30"), env=env, cwd=kit.workdir,
+                           capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+        OUTPUTS.extend([p.stdout, p.stderr])
+        assert p.returncode == 1, p.stdout + p.stderr
+        assert "cannot be scheduled: m-k8s carries taint node-role.kubernetes.io/control-plane:NoSchedule" in p.stderr
+        assert "untolerated taint" in p.stderr  # the scheduler's own words
+        # Only the defaults admission adds (not-ready/unreachable NoExecute) remain.
+        tolerates = next(l for l in p.stderr.splitlines() if "the pod tolerates" in l or "the pod has no tolerations" in l)
+        assert "node-role.kubernetes.io" not in tolerates, tolerates
+        assert "fix: tolerate node-role.kubernetes.io/control-plane:NoSchedule" in p.stderr
+        pod = kit.get(f"/api/v1/namespaces/{ns}/pods/jenkins-notol-0")
+        assert not pod["spec"].get("nodeName")
+    finally:
+        _cleanup(kit, conf, ns)
+
+
+def test_without_node_selector_up_reports_the_worker(kit):
+    ns = "jk-nosel"
+    conf = write_config(kit.workdir / ns, ns, release="jenkins-nosel")
+    site = kit.workdir / f"{ns}-site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(_values_without("nodeSelector"))
+    env = dict(kit.env, PYTHONPATH=f"{site}{os.pathsep}{kit.env['PYTHONPATH']}")
+    try:
+        p = subprocess.run(kit.argv("up", "-c", str(conf), "--chart", str(CHART), "--no-wait"), env=env, cwd=kit.workdir,
+                           capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+        OUTPUTS.extend([p.stdout, p.stderr])
+        assert p.returncode == 0, p.stdout + p.stderr
+        node = kit.get(f"/api/v1/namespaces/{ns}/pods/jenkins-nosel-0")["spec"]["nodeName"]
+        assert node in ("w1-k8s", "w2-k8s", "w3-k8s")
+        assert f"pod jenkins-nosel-0 went to {node}, a worker, not the control-plane node m-k8s" in p.stderr
+        assert "no nodeSelector kubernetes.io/hostname=m-k8s" in p.stderr
+    finally:
+        _cleanup(kit, conf, ns)
+
+
+def test_foreign_object_is_a_conflict_and_nothing_changes(kit):
+    ns = "jk-foreign"
+    kit.cluster.create_namespace(ns)
+    kit.cluster.api.create(f"/api/v1/namespaces/{ns}/secrets", {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "registry-credentials"}, "data": {"password": base64.b64encode(b"theirs").decode()}})
+    conf = write_config(kit.workdir / ns, ns, release="jenkins-foreign")
+    try:
+        res = kit.run("up", "-c", str(conf), "--chart", str(CHART), "--no-wait")
+        assert res.returncode == 1
+        assert "conflict" in res.stderr and "Secret jk-foreign/registry-credentials" in res.stderr and "--adopt" in res.stderr
+        assert kit.get(f"/api/v1/persistentvolumes/{ns}-home") is None  # nothing applied
+        s = kit.get(f"/api/v1/namespaces/{ns}/secrets/registry-credentials")
+        assert base64.b64decode(s["data"]["password"]) == b"theirs"
+    finally:
+        kit.cluster.delete_namespace(ns)
+
+
+# ---------------------------------------------------------------------- down
+
+
+def test_down_keeps_data_then_purge_removes_only_ours(kit, installed, tmp_path):
+    conf, ns = installed["conf"], installed["ns"]
+    api = kit.cluster.api
+    # NFS data the lab holds (a temp tree standing in for the NFS host).
+    nfs_root = tmp_path / "nfs"
+    ex = kit.run("nfs", "export", "-c", str(conf), "--root", str(nfs_root), "--no-reload")
+    assert ex.returncode == 0, ex.stderr
+    home = nfs_root / "nfs_shared" / ns
+    (home / "config.xml").write_text("<hudson/>")
+    # Objects jenkins-kit did not create: one in our namespace, one cluster-wide, one labelled by another lab.
+    api.create(f"/api/v1/namespaces/{ns}/configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "theirs"}, "data": {"a": "b"}})
+    api.create("/api/v1/persistentvolumes", {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "jk-theirs"},
+                                              "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                                                       "nfs": {"server": "127.0.0.1", "path": "/x"}}})
+    api.create(f"/api/v1/namespaces/{ns}/secrets", {"apiVersion": "v1", "kind": "Secret", "metadata": {
+        "name": "other-lab", "labels": {"app.kubernetes.io/managed-by": "jenkins-kit", "app.kubernetes.io/instance": "other"}}})
+
+    res = kit.run("down", "-c", str(conf))
+    assert res.returncode == 0, res.stderr
+    assert "uninstalled HelmRelease jk-up/jenkins" in res.stdout and "kept (use --purge to remove)" in res.stdout
+    assert kit.cluster.helm_run("status", "jenkins", "-n", ns, check=False).returncode != 0
+    for p in (f"/api/v1/namespaces/{ns}/persistentvolumeclaims/jenkins", "/api/v1/persistentvolumes/jk-up-home",
+              f"/api/v1/namespaces/{ns}/secrets/jenkins-admin", f"/api/v1/namespaces/{ns}/secrets/registry-credentials"):
+        assert kit.get(p) is not None, p
+    assert kit.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/jenkins")["status"]["phase"] == "Bound"
+
+    # --purge without --yes and without a terminal refuses.
+    res = kit.run("down", "-c", str(conf), "--purge")
+    assert res.returncode != 0 and "--yes" in res.stderr
+    assert kit.get("/api/v1/persistentvolumes/jk-up-home") is not None
+
+    kit.cluster.force_delete_pods(ns)  # play kubelet: the uninstalled release's pod goes away
+    res = kit.run("down", "-c", str(conf), "--purge", "--yes")
+    assert res.returncode == 0, res.stderr
+    assert "kept Namespace jk-up" in res.stdout and "ConfigMap theirs" in res.stdout
+    assert "NFS data on 127.0.0.1:/nfs_shared/jk-up untouched" in res.stdout
+
+    def gone(path):
+        o = kit.get(path)
+        return o is None or o["metadata"].get("deletionTimestamp")
+
+    ours = [f"/api/v1/namespaces/{ns}/persistentvolumeclaims/jenkins", "/api/v1/persistentvolumes/jk-up-home",
+            f"/api/v1/namespaces/{ns}/secrets/jenkins-admin", f"/api/v1/namespaces/{ns}/secrets/registry-credentials",
+            f"/api/v1/namespaces/{ns}/serviceaccounts/jenkins-agent",
+            f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles/jenkins-agent",
+            f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}-apps/roles/jenkins-agent-deploy", f"/api/v1/namespaces/{ns}-apps"]
+    for p in ours:
+        kit.cluster.wait_for(lambda p=p: gone(p), 30, p)
+    assert kit.get(f"/api/v1/namespaces/{ns}/configmaps/theirs") is not None
+    assert kit.get("/api/v1/persistentvolumes/jk-theirs") is not None
+    assert kit.get(f"/api/v1/namespaces/{ns}/secrets/other-lab") is not None
+    assert kit.get(f"/api/v1/namespaces/{ns}")["status"]["phase"] == "Active"
+    assert (home / "config.xml").read_text() == "<hudson/>"
+    api.delete("/api/v1/persistentvolumes/jk-theirs")
+    kit.cluster.delete_namespace(ns)
+
+
+# ---------------------------------------------------------------------- referenced admin password + the scan (last)
+
+
+def test_referenced_admin_password_and_no_secret_anywhere(kit, lab_cluster):
+    ns = "jk-ref"
+    conf = write_config(kit.workdir / ns, ns, release="jenkins-ref",
+                        admin={"password": {"env": "JK_TEST_ADMIN_PASSWORD"}})
+    try:
+        res, node = up_marking_running(kit, conf, ns, "jenkins-ref-0")
+        assert res.returncode == 0, res.stdout + res.stderr
+        s = kit.get(f"/api/v1/namespaces/{ns}/secrets/jenkins-admin")
+        assert base64.b64decode(s["data"]["jenkins-admin-password"]).decode() == ADMIN_PASSWORD_REF
+        # The release's stored values and the helm argv never carry a secret.
+        vals = kit.cluster.helm_run("get", "values", "jenkins-ref", "-n", ns, "-a", "-o", "json").stdout
+        OUTPUTS.append(vals)
+        plan = kit.run("plan", "-c", str(conf), "--chart", str(CHART), "--json")
+        assert json.loads(plan.stdout)["empty"]
+    finally:
+        _cleanup(kit, conf, ns)
+    secrets = [REGISTRY_PASSWORD, ADMIN_PASSWORD_REF, base64.b64encode(REGISTRY_PASSWORD.encode()).decode(),
+               base64.b64encode(ADMIN_PASSWORD_REF.encode()).decode()]
+    # Files: the work tree of these tests, the harness' helm/kube caches and component logs
+    # (not etcd's data: the cluster's store is where Secrets are meant to live).
+    etcd = Path(lab_cluster.state_dir) / "etcd-data"
+    files = [p for root in (kit.workdir, lab_cluster.state_dir) for p in Path(root).rglob("*")
+             if p.is_file() and etcd not in p.parents]
+    texts = OUTPUTS + [p.read_bytes().decode("utf-8", "replace") for p in files if p.stat().st_size < 5_000_000]
+    assert len(OUTPUTS) > 20
+    for secret in secrets:
+        hits = [t[:200] for t in texts if secret in t]
+        assert not hits, f"a secret value leaked into output or files: {hits}"
