@@ -17,7 +17,9 @@ LAB_CLUSTER = REPO / "scripts" / "lab-cluster"
 
 
 def test_lab_nodes_look_like_the_seed_lab(lab_cluster):
-    nodes = {n["metadata"]["name"]: n for n in lab_cluster.api.get("/api/v1/nodes")["items"]}
+    nodes = {
+        n["metadata"]["name"]: n for n in lab_cluster.api.get("/api/v1/nodes")["items"]
+    }
     assert set(nodes) == {"m-k8s", "w1-k8s", "w2-k8s", "w3-k8s"}
     for name, node in nodes.items():
         labels = node["metadata"]["labels"]
@@ -28,7 +30,11 @@ def test_lab_nodes_look_like_the_seed_lab(lab_cluster):
         assert ready["status"] == "True"
         for key in ("cpu", "memory", "pods", "ephemeral-storage"):
             assert key in node["status"]["allocatable"]
-        ips = [a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP"]
+        ips = [
+            a["address"]
+            for a in node["status"]["addresses"]
+            if a["type"] == "InternalIP"
+        ]
         assert ips and all(ip.startswith("127.") for ip in ips)
         taints = {(t["key"], t["effect"]) for t in node["spec"].get("taints", [])}
         if name == "m-k8s":
@@ -56,7 +62,7 @@ def _listening(pid):
             if cols[3] == "0A" and cols[9] in inodes:  # LISTEN
                 addr, port = cols[1].split(":")
                 if len(addr) == 8:
-                    ip = ".".join(str(int(addr[i:i + 2], 16)) for i in (6, 4, 2, 0))
+                    ip = ".".join(str(int(addr[i : i + 2], 16)) for i in (6, 4, 2, 0))
                 else:
                     ip = "v6:" + addr
                 found.append((ip, int(port, 16)))
@@ -70,12 +76,18 @@ def test_everything_listens_on_loopback_only(lab_cluster):
         seen[name] = sockets
         assert sockets, f"{name} listens nowhere?"
         assert all(ip == "127.0.0.1" for ip, _ in sockets), (name, sockets)
-    assert (("127.0.0.1", lab_cluster.ports["kube-apiserver"]) in seen["kube-apiserver"])
+    assert ("127.0.0.1", lab_cluster.ports["kube-apiserver"]) in seen["kube-apiserver"]
 
 
 def test_kubectl_and_helm_through_env(lab_cluster):
-    out = subprocess.run(["bash", "-c", "kubectl get nodes -o name && command -v helm"], env=lab_cluster.env(),
-                         capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL).stdout.split()
+    out = subprocess.run(
+        ["bash", "-c", "kubectl get nodes -o name && command -v helm"],
+        env=lab_cluster.env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        stdin=subprocess.DEVNULL,
+    ).stdout.split()
     assert out[:4] == ["node/m-k8s", "node/w1-k8s", "node/w2-k8s", "node/w3-k8s"]
     assert out[4] == str(lab_cluster.shim_dir / "helm")
 
@@ -88,16 +100,27 @@ def test_shell_up_env_status_down(lab_cluster, tmp_path):
     env = dict(os.environ, JENKINS_KIT_CLUSTER_DIR=str(state))
 
     def run(*args, check=True):
-        return subprocess.run(list(args), env=env, capture_output=True, text=True, check=check,
-                              stdin=subprocess.DEVNULL, timeout=300)
+        return subprocess.run(
+            list(args),
+            env=env,
+            capture_output=True,
+            text=True,
+            check=check,
+            stdin=subprocess.DEVNULL,
+            timeout=300,
+        )
 
     try:
         run(str(LAB_CLUSTER), "up")
         again = run(str(LAB_CLUSTER), "up")
         assert "already running" in again.stderr
         assert run(str(LAB_CLUSTER), "status").returncode == 0
-        shell = run("bash", "-c", f'eval "$({LAB_CLUSTER} env)" && kubectl get nodes -o name && helm list -A -q && '
-                                  'echo "KC=$KUBECONFIG"')
+        shell = run(
+            "bash",
+            "-c",
+            f'eval "$({LAB_CLUSTER} env)" && kubectl get nodes -o name && helm list -A -q && '
+            'echo "KC=$KUBECONFIG"',
+        )
         assert "node/m-k8s" in shell.stdout
         assert f"KC={state}/admin.kubeconfig" in shell.stdout
         pids = json.loads((state / "state.json").read_text())["pids"]
@@ -105,6 +128,8 @@ def test_shell_up_env_status_down(lab_cluster, tmp_path):
     finally:
         down = run(str(LAB_CLUSTER), "down", check=False)
     assert down.returncode == 0, down.stderr
-    assert not any(pid_alive(p) for p in pids.values()), "lab-cluster down left processes running"
+    assert not any(pid_alive(p) for p in pids.values()), (
+        "lab-cluster down left processes running"
+    )
     assert not state.exists()
     assert run(str(LAB_CLUSTER), "status", check=False).returncode == 1

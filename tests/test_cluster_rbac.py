@@ -18,8 +18,16 @@ AGENT_SA = "jenkins-agent"
 
 # The kubernetes plugin's documented minimum for its agent namespace.
 AGENT_RULES = [
-    {"apiGroups": [""], "resources": ["pods"], "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
-    {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
+    {
+        "apiGroups": [""],
+        "resources": ["pods"],
+        "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+    },
+    {
+        "apiGroups": [""],
+        "resources": ["pods/exec"],
+        "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+    },
     {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get", "list", "watch"]},
     {"apiGroups": [""], "resources": ["events"], "verbs": ["watch"]},
     {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
@@ -29,20 +37,46 @@ AGENT_RULES = [
 def _rendered_agent_rbac(lab_cluster, workdir):
     """Apply the project's rendered k8s manifests if `jenkins-kit render` exists; return the agent
     namespace, or None to fall back to the test's own RBAC."""
-    if importlib.util.find_spec("jenkins_kit.render") is None or not LAB_CONFIG.exists():
+    if (
+        importlib.util.find_spec("jenkins_kit.render") is None
+        or not LAB_CONFIG.exists()
+    ):
         return None
     try:
         import yaml
     except ImportError:
         return None
     out = Path(workdir) / "render"
-    proc = subprocess.run([sys.executable, "-m", "jenkins_kit", "render", "--config", str(LAB_CONFIG), "--out", str(out)],
-                          cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jenkins_kit",
+            "render",
+            "--config",
+            str(LAB_CONFIG),
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
     manifests = sorted((out / "k8s").glob("*.yaml")) if proc.returncode == 0 else []
     if not manifests:
         return None
     docs = [d for m in manifests for d in yaml.safe_load_all(m.read_text()) if d]
-    sa = next((d for d in docs if d.get("kind") == "ServiceAccount" and d["metadata"]["name"] == AGENT_SA), None)
+    sa = next(
+        (
+            d
+            for d in docs
+            if d.get("kind") == "ServiceAccount" and d["metadata"]["name"] == AGENT_SA
+        ),
+        None,
+    )
     if sa is None:
         return None
     ns = sa["metadata"].get("namespace", "default")
@@ -51,24 +85,51 @@ def _rendered_agent_rbac(lab_cluster, workdir):
             lab_cluster.create_namespace(d["metadata"]["name"])
     if ns != "default":
         lab_cluster.create_namespace(ns)
-    rbac = [m for m in manifests if any(d.get("kind") in ("ServiceAccount", "Role", "RoleBinding")
-                                        for d in yaml.safe_load_all(m.read_text()) if d)]
-    lab_cluster.kubectl_run("apply", "--server-side", *[a for m in rbac for a in ("-f", str(m))])
+    rbac = [
+        m
+        for m in manifests
+        if any(
+            d.get("kind") in ("ServiceAccount", "Role", "RoleBinding")
+            for d in yaml.safe_load_all(m.read_text())
+            if d
+        )
+    ]
+    lab_cluster.kubectl_run(
+        "apply", "--server-side", *[a for m in rbac for a in ("-f", str(m))]
+    )
     return ns
 
 
 def _own_agent_rbac(lab_cluster, ns):
     api = lab_cluster.api
     lab_cluster.create_namespace(ns)
-    api.create(f"/api/v1/namespaces/{ns}/serviceaccounts",
-               {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": AGENT_SA}})
-    api.create(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
-               {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": AGENT_SA}, "rules": AGENT_RULES})
-    api.create(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings", {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": AGENT_SA},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": AGENT_SA},
-        "subjects": [{"kind": "ServiceAccount", "name": AGENT_SA, "namespace": ns}],
-    })
+    api.create(
+        f"/api/v1/namespaces/{ns}/serviceaccounts",
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": AGENT_SA}},
+    )
+    api.create(
+        f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": AGENT_SA},
+            "rules": AGENT_RULES,
+        },
+    )
+    api.create(
+        f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": AGENT_SA},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": AGENT_SA,
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": AGENT_SA, "namespace": ns}],
+        },
+    )
 
 
 def _allowed(lab_cluster, sa_ns, verb, resource, namespace, subresource=None):
@@ -76,11 +137,22 @@ def _allowed(lab_cluster, sa_ns, verb, resource, namespace, subresource=None):
     attrs = {"namespace": namespace, "verb": verb, "resource": resource, "group": ""}
     if subresource:
         attrs["subresource"] = subresource
-    review = lab_cluster.api.create("/apis/authorization.k8s.io/v1/subjectaccessreviews", {
-        "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
-        "spec": {"user": user, "groups": ["system:serviceaccounts", f"system:serviceaccounts:{sa_ns}", "system:authenticated"],
-                 "resourceAttributes": attrs},
-    })
+    review = lab_cluster.api.create(
+        "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+        {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {
+                "user": user,
+                "groups": [
+                    "system:serviceaccounts",
+                    f"system:serviceaccounts:{sa_ns}",
+                    "system:authenticated",
+                ],
+                "resourceAttributes": attrs,
+            },
+        },
+    )
     return review["status"].get("allowed", False)
 
 
@@ -91,14 +163,21 @@ def agent_ns(lab_cluster):
     if ns is None:
         ns = f"jenkins-agents-{uuid.uuid4().hex[:6]}"
         _own_agent_rbac(lab_cluster, ns)
-    lab_cluster.wait_for(lambda: lab_cluster.api.get_or_none(f"/api/v1/namespaces/{ns}/serviceaccounts/{AGENT_SA}"),
-                         timeout=30, what="agent ServiceAccount")
+    lab_cluster.wait_for(
+        lambda: lab_cluster.api.get_or_none(
+            f"/api/v1/namespaces/{ns}/serviceaccounts/{AGENT_SA}"
+        ),
+        timeout=30,
+        what="agent ServiceAccount",
+    )
     return ns
 
 
 def test_agent_can_create_pods_and_exec_in_its_namespace(lab_cluster, agent_ns):
     assert _allowed(lab_cluster, agent_ns, "create", "pods", agent_ns)
-    assert _allowed(lab_cluster, agent_ns, "create", "pods", agent_ns, subresource="exec")
+    assert _allowed(
+        lab_cluster, agent_ns, "create", "pods", agent_ns, subresource="exec"
+    )
     assert _allowed(lab_cluster, agent_ns, "get", "pods", agent_ns, subresource="log")
     assert _allowed(lab_cluster, agent_ns, "delete", "pods", agent_ns)
 
@@ -109,13 +188,19 @@ def test_agent_cannot_read_secrets_outside_its_namespace(lab_cluster, agent_ns):
     for ns in (other, "kube-system", "default"):
         assert not _allowed(lab_cluster, agent_ns, "get", "secrets", ns), ns
         assert not _allowed(lab_cluster, agent_ns, "list", "secrets", ns), ns
-    assert not _allowed(lab_cluster, agent_ns, "create", "pods", other, subresource="exec")
+    assert not _allowed(
+        lab_cluster, agent_ns, "create", "pods", other, subresource="exec"
+    )
     lab_cluster.delete_namespace(other)
 
 
 def test_kubectl_auth_can_i_agrees(lab_cluster, agent_ns):
     who = f"system:serviceaccount:{agent_ns}:{AGENT_SA}"
-    yes = lab_cluster.kubectl_run("auth", "can-i", "create", "pods/exec", "-n", agent_ns, "--as", who, check=False)
+    yes = lab_cluster.kubectl_run(
+        "auth", "can-i", "create", "pods/exec", "-n", agent_ns, "--as", who, check=False
+    )
     assert yes.stdout.strip() == "yes", yes.stderr
-    no = lab_cluster.kubectl_run("auth", "can-i", "get", "secrets", "-n", "kube-system", "--as", who, check=False)
+    no = lab_cluster.kubectl_run(
+        "auth", "can-i", "get", "secrets", "-n", "kube-system", "--as", who, check=False
+    )
     assert no.stdout.strip() == "no", no.stderr

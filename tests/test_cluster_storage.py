@@ -12,37 +12,61 @@ def test_nfs_pv_and_classless_pvc_reach_bound(lab_cluster):
     ns = f"storage-{uuid.uuid4().hex[:6]}"
     pv_name = f"jenkins-home-{ns}"
     lab_cluster.create_namespace(ns)
-    api.create("/api/v1/persistentvolumes", {
-        "apiVersion": "v1", "kind": "PersistentVolume",
-        "metadata": {"name": pv_name, "labels": {"app": "jenkins"}},
-        "spec": {
-            "capacity": {"storage": "10Gi"},
-            "accessModes": ["ReadWriteMany", "ReadWriteOnce"],
-            "persistentVolumeReclaimPolicy": "Retain",
-            "volumeMode": "Filesystem",
-            # Nothing mounts it (no kubelet); a loopback server keeps any stray traffic local.
-            "nfs": {"server": "127.0.0.1", "path": "/srv/nfs/jenkins"},
+    api.create(
+        "/api/v1/persistentvolumes",
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": pv_name, "labels": {"app": "jenkins"}},
+            "spec": {
+                "capacity": {"storage": "10Gi"},
+                "accessModes": ["ReadWriteMany", "ReadWriteOnce"],
+                "persistentVolumeReclaimPolicy": "Retain",
+                "volumeMode": "Filesystem",
+                # Nothing mounts it (no kubelet); a loopback server keeps any stray traffic local.
+                "nfs": {"server": "127.0.0.1", "path": "/srv/nfs/jenkins"},
+            },
         },
-    })
-    api.create(f"/api/v1/namespaces/{ns}/persistentvolumeclaims", {
-        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
-        "metadata": {"name": "jenkins-home"},
-        "spec": {
-            "storageClassName": "",
-            "accessModes": ["ReadWriteMany"],
-            "resources": {"requests": {"storage": "8Gi"}},
+    )
+    api.create(
+        f"/api/v1/namespaces/{ns}/persistentvolumeclaims",
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "jenkins-home"},
+            "spec": {
+                "storageClassName": "",
+                "accessModes": ["ReadWriteMany"],
+                "resources": {"requests": {"storage": "8Gi"}},
+            },
         },
-    })
+    )
 
     pvc = lab_cluster.wait_for(
-        lambda: (p := api.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/jenkins-home"))["status"].get("phase") == "Bound" and p,
-        timeout=60, what="PVC to be Bound",
+        lambda: (
+            (
+                p := api.get(
+                    f"/api/v1/namespaces/{ns}/persistentvolumeclaims/jenkins-home"
+                )
+            )["status"].get("phase")
+            == "Bound"
+            and p
+        ),
+        timeout=60,
+        what="PVC to be Bound",
     )
     assert pvc["spec"]["volumeName"] == pv_name
     assert pvc["status"]["capacity"]["storage"] == "10Gi"
     pv = lab_cluster.wait_for(
-        lambda: (v := api.get(f"/api/v1/persistentvolumes/{pv_name}"))["status"].get("phase") == "Bound" and v,
-        timeout=30, what="PV to be Bound",
+        lambda: (
+            (v := api.get(f"/api/v1/persistentvolumes/{pv_name}"))["status"].get(
+                "phase"
+            )
+            == "Bound"
+            and v
+        ),
+        timeout=30,
+        what="PV to be Bound",
     )
     assert pv["spec"]["claimRef"]["namespace"] == ns
     assert pv["spec"]["claimRef"]["name"] == "jenkins-home"
@@ -51,11 +75,28 @@ def test_nfs_pv_and_classless_pvc_reach_bound(lab_cluster):
     assert "kubernetes.io/pv-protection" in pv["metadata"].get("finalizers", [])
 
     api.delete(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/jenkins-home")
-    lab_cluster.wait_for(lambda: api.get_or_none(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/jenkins-home") is None,
-                         timeout=30, what="PVC deletion (pvc-protection controller)")
-    lab_cluster.wait_for(lambda: api.get(f"/api/v1/persistentvolumes/{pv_name}")["status"].get("phase") == "Released",
-                         timeout=30, what="PV to be Released (Retain policy)")
+    lab_cluster.wait_for(
+        lambda: (
+            api.get_or_none(
+                f"/api/v1/namespaces/{ns}/persistentvolumeclaims/jenkins-home"
+            )
+            is None
+        ),
+        timeout=30,
+        what="PVC deletion (pvc-protection controller)",
+    )
+    lab_cluster.wait_for(
+        lambda: (
+            api.get(f"/api/v1/persistentvolumes/{pv_name}")["status"].get("phase")
+            == "Released"
+        ),
+        timeout=30,
+        what="PV to be Released (Retain policy)",
+    )
     api.delete(f"/api/v1/persistentvolumes/{pv_name}")
-    lab_cluster.wait_for(lambda: api.get_or_none(f"/api/v1/persistentvolumes/{pv_name}") is None,
-                         timeout=30, what="PV deletion (pv-protection controller)")
+    lab_cluster.wait_for(
+        lambda: api.get_or_none(f"/api/v1/persistentvolumes/{pv_name}") is None,
+        timeout=30,
+        what="PV deletion (pv-protection controller)",
+    )
     lab_cluster.delete_namespace(ns)

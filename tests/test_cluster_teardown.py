@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
 
-INNER_TEST = '''
+INNER_TEST = """
 import json, os, time
 
 def test_inner(lab_cluster):
@@ -26,18 +26,41 @@ def test_inner(lab_cluster):
     with open(os.environ["JK_INNER_OUT"], "w") as f:
         json.dump({"pids": lab_cluster.pids, "state_dir": str(lab_cluster.state_dir)}, f)
     time.sleep(float(os.environ.get("JK_INNER_SLEEP", "0")))
-'''
+"""
 
 
 def _inner_session(tmp_path, sleep=0.0):
     (tmp_path / "test_inner.py").write_text(INNER_TEST)
     out = tmp_path / "inner.json"
-    env = dict(os.environ, PYTHONPATH=f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-               JK_INNER_OUT=str(out), JK_INNER_SLEEP=str(sleep), JENKINS_KIT_REQUIRE_CLUSTER="1")
-    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.cluster.fixtures",
-            "--rootdir", str(tmp_path), str(tmp_path / "test_inner.py")]
-    return subprocess.Popen(argv, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True), out
+    env = dict(
+        os.environ,
+        PYTHONPATH=f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        JK_INNER_OUT=str(out),
+        JK_INNER_SLEEP=str(sleep),
+        JENKINS_KIT_REQUIRE_CLUSTER="1",
+    )
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "tests.cluster.fixtures",
+        "--rootdir",
+        str(tmp_path),
+        str(tmp_path / "test_inner.py"),
+    ]
+    return subprocess.Popen(
+        argv,
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ), out
 
 
 def test_finished_session_leaves_no_process(lab_cluster, tmp_path):
@@ -58,13 +81,20 @@ def test_killed_session_takes_the_control_plane_with_it(lab_cluster, tmp_path):
         deadline = time.monotonic() + 120
         while not out.exists() or not out.read_text():
             assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "inner session never started its cluster"
+            assert time.monotonic() < deadline, (
+                "inner session never started its cluster"
+            )
             time.sleep(0.2)
         state = json.loads(out.read_text())
-        os.kill(proc.pid, signal.SIGKILL)  # no teardown, no atexit: only PR_SET_PDEATHSIG is left
+        os.kill(
+            proc.pid, signal.SIGKILL
+        )  # no teardown, no atexit: only PR_SET_PDEATHSIG is left
         proc.wait(timeout=30)
-        lab_cluster.wait_for(lambda: not any(pid_alive(p) for p in state["pids"].values()), timeout=15,
-                             what="the killed session's control plane to exit")
+        lab_cluster.wait_for(
+            lambda: not any(pid_alive(p) for p in state["pids"].values()),
+            timeout=15,
+            what="the killed session's control plane to exit",
+        )
     finally:
         if proc.poll() is None:
             proc.kill()

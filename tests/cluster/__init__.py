@@ -17,10 +17,10 @@ from .harness import (
 )
 
 __all__ = [
+    "LAB_NODES",
     "ApiClient",
     "ApiError",
     "ClusterError",
-    "LAB_NODES",
     "LabCluster",
     "NodeSpec",
     "ToolsMissing",

@@ -39,7 +39,15 @@ PATCH_TYPES = {
 class ApiClient:
     """``client.get("/api/v1/namespaces/default")`` and friends. Paths are absolute API paths."""
 
-    def __init__(self, host: str, port: int, ca_file: str, cert_file: str, key_file: str, timeout: float = 30.0):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        ca_file: str,
+        cert_file: str,
+        key_file: str,
+        timeout: float = 30.0,
+    ):
         self.host = host
         self.port = port
         self.timeout = timeout
@@ -59,7 +67,13 @@ class ApiClient:
         raw: bool = False,
     ) -> Any:
         if query:
-            path = path + "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
+            path = (
+                path
+                + "?"
+                + urllib.parse.urlencode(
+                    {k: v for k, v in query.items() if v is not None}
+                )
+            )
         data = None
         headers = {"Accept": "application/json"}
         if body is not None:
@@ -67,7 +81,9 @@ class ApiClient:
             if isinstance(data, str):
                 data = data.encode()
             headers["Content-Type"] = content_type
-        conn = http.client.HTTPSConnection(self.host, self.port, context=self._ctx, timeout=self.timeout)
+        conn = http.client.HTTPSConnection(
+            self.host, self.port, context=self._ctx, timeout=self.timeout
+        )
         try:
             conn.request(method, path, body=data, headers=headers)
             resp = conn.getresponse()
@@ -76,7 +92,9 @@ class ApiClient:
             conn.close()
         if raw:
             if resp.status >= 400:
-                raise ApiError(method, path, resp.status, payload.decode(errors="replace"))
+                raise ApiError(
+                    method, path, resp.status, payload.decode(errors="replace")
+                )
             return payload.decode(errors="replace")
         try:
             parsed = json.loads(payload) if payload else None
@@ -106,13 +124,32 @@ class ApiClient:
         return self.request("PUT", path, obj)
 
     def patch(self, path: str, patch: Any, kind: str = "merge", **query: Any) -> Any:
-        return self.request("PATCH", path, patch, content_type=PATCH_TYPES[kind], query=query or None)
+        return self.request(
+            "PATCH", path, patch, content_type=PATCH_TYPES[kind], query=query or None
+        )
 
-    def apply(self, path: str, obj: dict, field_manager: str = "jenkins-kit-tests", force: bool = True) -> Any:
+    def apply(
+        self,
+        path: str,
+        obj: dict,
+        field_manager: str = "jenkins-kit-tests",
+        force: bool = True,
+    ) -> Any:
         """Server-side apply of ``obj`` at its object path."""
-        return self.patch(path, obj, kind="apply", fieldManager=field_manager, force=str(force).lower())
+        return self.patch(
+            path,
+            obj,
+            kind="apply",
+            fieldManager=field_manager,
+            force=str(force).lower(),
+        )
 
-    def delete(self, path: str, grace_period_seconds: int | None = None, propagation: str | None = None) -> Any:
+    def delete(
+        self,
+        path: str,
+        grace_period_seconds: int | None = None,
+        propagation: str | None = None,
+    ) -> Any:
         body = {"kind": "DeleteOptions", "apiVersion": "v1"}
         if grace_period_seconds is not None:
             body["gracePeriodSeconds"] = grace_period_seconds

@@ -13,18 +13,32 @@ import os
 
 import pytest
 
-from .harness import LabCluster, ToolsMissing, find_kubectl, missing_tools, pid_alive, tools_bin_dir
+from .harness import (
+    LabCluster,
+    ToolsMissing,
+    find_kubectl,
+    missing_tools,
+    pid_alive,
+    tools_bin_dir,
+)
 
 _started: list[LabCluster] = []
 
 
 def _require() -> bool:
-    return os.environ.get("JENKINS_KIT_REQUIRE_CLUSTER", "").strip().lower() in ("1", "true", "yes")
+    return os.environ.get("JENKINS_KIT_REQUIRE_CLUSTER", "").strip().lower() in (
+        "1",
+        "true",
+        "yes",
+    )
 
 
 def _unavailable(reason: str):
     if _require():
-        pytest.fail(f"JENKINS_KIT_REQUIRE_CLUSTER=1 but the lab cluster cannot start: {reason}", pytrace=False)
+        pytest.fail(
+            f"JENKINS_KIT_REQUIRE_CLUSTER=1 but the lab cluster cannot start: {reason}",
+            pytrace=False,
+        )
     pytest.skip(f"lab cluster unavailable: {reason}")
 
 
@@ -46,7 +60,9 @@ def lab_cluster():
         _unavailable(str(e))
     missing = missing_tools(bin_dir)
     if missing:
-        _unavailable(f"{', '.join(missing)} not built in {bin_dir}; run scripts/build-tools (cold build ~20-40 min)")
+        _unavailable(
+            f"{', '.join(missing)} not built in {bin_dir}; run scripts/build-tools (cold build ~20-40 min)"
+        )
     if not find_kubectl():
         _unavailable("no kubectl on PATH (set JENKINS_KIT_KUBECTL)")
 
@@ -62,7 +78,9 @@ def lab_cluster():
         cluster.stop()
         left = {name: pid for name, pid in pids.items() if pid_alive(pid)}
         assert not left, f"lab cluster processes still running after teardown: {left}"
-        assert not cluster.state_dir.exists(), f"lab cluster state dir not removed: {cluster.state_dir}"
+        assert not cluster.state_dir.exists(), (
+            f"lab cluster state dir not removed: {cluster.state_dir}"
+        )
 
 
 _timings: dict[str, float | None] = {}
@@ -71,4 +89,6 @@ _timings: dict[str, float | None] = {}
 def pytest_terminal_summary(terminalreporter):
     seconds = _timings.get("start_seconds")
     if seconds is not None:
-        terminalreporter.write_line(f"lab cluster: control plane + nodes started in {seconds:.1f}s")
+        terminalreporter.write_line(
+            f"lab cluster: control plane + nodes started in {seconds:.1f}s"
+        )

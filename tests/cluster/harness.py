@@ -34,9 +34,10 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from . import pki as _pki
 from .api import ApiClient, ApiError
@@ -117,11 +118,17 @@ def tools_bin_dir() -> Path:
     try:
         out = subprocess.run(
             ["bash", str(BUILD_TOOLS), "--bin-dir"],
-            check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
+            check=True,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
         )
     except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
         detail = getattr(e, "stderr", "") or str(e)
-        raise ToolsMissing(f"cannot locate the tools cache ({BUILD_TOOLS} --bin-dir failed: {detail.strip()})")
+        raise ToolsMissing(
+            f"cannot locate the tools cache ({BUILD_TOOLS} --bin-dir failed: {detail.strip()})"
+        )
     return Path(out.stdout.strip())
 
 
@@ -135,7 +142,13 @@ def find_kubectl() -> str | None:
 
 def build_tools(stream=None) -> Path:
     """Run scripts/build-tools (builds only what is missing) and return the bin dir."""
-    subprocess.run(["bash", str(BUILD_TOOLS)], check=True, stdin=subprocess.DEVNULL, stdout=stream, stderr=stream)
+    subprocess.run(
+        ["bash", str(BUILD_TOOLS)],
+        check=True,
+        stdin=subprocess.DEVNULL,
+        stdout=stream,
+        stderr=stream,
+    )
     return tools_bin_dir()
 
 
@@ -149,11 +162,9 @@ def free_port() -> int:
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
 
 
 def pid_alive(pid: int) -> bool:
@@ -177,16 +188,36 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _kubeconfig(path: Path, server: str, ca: Path, crt: Path, key: Path, user: str) -> None:
+def _kubeconfig(
+    path: Path, server: str, ca: Path, crt: Path, key: Path, user: str
+) -> None:
     # JSON is valid YAML, so kubectl, helm and the kubernetes client all read this.
     path.write_text(
         json.dumps(
             {
                 "apiVersion": "v1",
                 "kind": "Config",
-                "clusters": [{"name": "jenkins-kit-lab", "cluster": {"server": server, "certificate-authority": str(ca)}}],
-                "users": [{"name": user, "user": {"client-certificate": str(crt), "client-key": str(key)}}],
-                "contexts": [{"name": "jenkins-kit-lab", "context": {"cluster": "jenkins-kit-lab", "user": user}}],
+                "clusters": [
+                    {
+                        "name": "jenkins-kit-lab",
+                        "cluster": {"server": server, "certificate-authority": str(ca)},
+                    }
+                ],
+                "users": [
+                    {
+                        "name": user,
+                        "user": {
+                            "client-certificate": str(crt),
+                            "client-key": str(key),
+                        },
+                    }
+                ],
+                "contexts": [
+                    {
+                        "name": "jenkins-kit-lab",
+                        "context": {"cluster": "jenkins-kit-lab", "user": user},
+                    }
+                ],
                 "current-context": "jenkins-kit-lab",
                 "preferences": {},
             },
@@ -249,15 +280,23 @@ class LabCluster:
         if self._api is None:
             p = self.pki
             self._api = ApiClient(
-                "127.0.0.1", self.ports["kube-apiserver"], str(p.ca_crt),
-                str(p.client_crt("admin")), str(p.client_key("admin")),
+                "127.0.0.1",
+                self.ports["kube-apiserver"],
+                str(p.ca_crt),
+                str(p.client_crt("admin")),
+                str(p.client_key("admin")),
             )
         return self._api
 
     def env_vars(self) -> dict[str, str]:
         """Only the variables this cluster sets (see ``env`` for a full subprocess environment)."""
         no_proxy = ",".join(
-            x for x in (os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or "", "127.0.0.1,localhost") if x
+            x
+            for x in (
+                os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or "",
+                "127.0.0.1,localhost",
+            )
+            if x
         )
         return {
             "KUBECONFIG": str(self.kubeconfig),
@@ -288,14 +327,16 @@ class LabCluster:
         nodes: Iterable[NodeSpec] = LAB_NODES,
         timeout: float = 120.0,
         log: Callable[[str], None] | None = None,
-    ) -> "LabCluster":
+    ) -> LabCluster:
         """Start a new cluster. ``detach=True`` lets it outlive this Python process (shell use);
         otherwise the processes get SIGKILL if this process dies without calling ``stop``."""
         t0 = time.monotonic()
         bin_dir = Path(bin_dir) if bin_dir else tools_bin_dir()
         missing = missing_tools(bin_dir)
         if missing:
-            raise ToolsMissing(f"missing {', '.join(missing)} in {bin_dir}: run scripts/build-tools")
+            raise ToolsMissing(
+                f"missing {', '.join(missing)} in {bin_dir}: run scripts/build-tools"
+            )
         if state_dir is None:
             state_dir = Path(tempfile.mkdtemp(prefix="jenkins-kit-lab-"))
         state_dir = Path(state_dir)
@@ -315,7 +356,7 @@ class LabCluster:
         return self
 
     @classmethod
-    def attach(cls, state_dir: str | Path) -> "LabCluster | None":
+    def attach(cls, state_dir: str | Path) -> LabCluster | None:
         """The cluster recorded in ``state_dir``, or None if there is none."""
         state_file = Path(state_dir) / "state.json"
         try:
@@ -323,7 +364,8 @@ class LabCluster:
         except (OSError, ValueError):
             return None
         self = cls(
-            state_dir=Path(state_dir), bin_dir=Path(state["bin_dir"]),
+            state_dir=Path(state_dir),
+            bin_dir=Path(state["bin_dir"]),
             ports={k: int(v) for k, v in state["ports"].items()},
             pids={k: int(v) for k, v in state["pids"].items()},
             start_seconds=state.get("start_seconds"),
@@ -355,7 +397,7 @@ class LabCluster:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # own process group: stop() kills exactly this group
-                preexec_fn=None if self._detach else _die_with_parent,
+                preexec_fn=None if self._detach else _die_with_parent,  # noqa: PLW1509 - prctl only, no locks
                 env={"PATH": "/usr/bin:/bin", "HOME": str(self.state_dir), "LANG": "C"},
             )
         self._procs[name] = proc
@@ -364,18 +406,32 @@ class LabCluster:
 
     def log_tail(self, name: str, lines: int = 30) -> str:
         try:
-            return "\n".join((self.state_dir / "logs" / f"{name}.log").read_text(errors="replace").splitlines()[-lines:])
+            return "\n".join(
+                (self.state_dir / "logs" / f"{name}.log")
+                .read_text(errors="replace")
+                .splitlines()[-lines:]
+            )
         except OSError:
             return "(no log)"
 
     def _check_alive(self, name: str) -> None:
         pid = self.pids.get(name)
         proc = self._procs.get(name)
-        dead = (proc.poll() is not None) if proc else (pid is None or not pid_alive(pid))
+        dead = (
+            (proc.poll() is not None) if proc else (pid is None or not pid_alive(pid))
+        )
         if dead:
-            raise ClusterError(f"{name} exited early; last log lines:\n{self.log_tail(name)}")
+            raise ClusterError(
+                f"{name} exited early; last log lines:\n{self.log_tail(name)}"
+            )
 
-    def _wait(self, what: str, check: Callable[[], Any], timeout: float, watch: Iterable[str] = ()) -> Any:
+    def _wait(
+        self,
+        what: str,
+        check: Callable[[], Any],
+        timeout: float,
+        watch: Iterable[str] = (),
+    ) -> Any:
         deadline = time.monotonic() + timeout
         last: Any = None
         while True:
@@ -388,14 +444,22 @@ class LabCluster:
             except Exception as e:  # noqa: BLE001 - keep polling, report the last error
                 last = e
             if time.monotonic() > deadline:
-                raise ClusterError(f"timed out after {timeout:.0f}s waiting for {what} (last error: {last})")
+                raise ClusterError(
+                    f"timed out after {timeout:.0f}s waiting for {what} (last error: {last})"
+                )
             time.sleep(0.1)
 
     def _start(self, timeout: float) -> None:
         d = self.state_dir
         log = self._log
         pki = _pki.generate(d / "pki")
-        for name in ("etcd-client", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+        for name in (
+            "etcd-client",
+            "etcd-peer",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+        ):
             self.ports[name] = free_port()
         self.shim_dir.mkdir(exist_ok=True)
         for tool, target in (("helm", self.helm), ("kubectl", find_kubectl())):
@@ -405,92 +469,158 @@ class LabCluster:
         for sub in ("helm/config", "helm/cache", "helm/data", "kube-cache"):
             (d / sub).mkdir(parents=True, exist_ok=True)
 
-        _kubeconfig(self.kubeconfig, self.server, pki.ca_crt, pki.client_crt("admin"), pki.client_key("admin"), "admin")
+        _kubeconfig(
+            self.kubeconfig,
+            self.server,
+            pki.ca_crt,
+            pki.client_crt("admin"),
+            pki.client_key("admin"),
+            "admin",
+        )
         for who in ("kube-controller-manager", "kube-scheduler"):
-            _kubeconfig(d / f"{who}.kubeconfig", self.server, pki.ca_crt, pki.client_crt(who), pki.client_key(who), who)
+            _kubeconfig(
+                d / f"{who}.kubeconfig",
+                self.server,
+                pki.ca_crt,
+                pki.client_crt(who),
+                pki.client_key(who),
+                who,
+            )
 
         b = self.bin_dir
         etcd_url = f"http://127.0.0.1:{self.ports['etcd-client']}"
         peer_url = f"http://127.0.0.1:{self.ports['etcd-peer']}"
-        self._spawn("etcd", [
-            str(b / "etcd"),
-            "--name=lab", f"--data-dir={d / 'etcd-data'}",
-            f"--listen-client-urls={etcd_url}", f"--advertise-client-urls={etcd_url}",
-            f"--listen-peer-urls={peer_url}", f"--initial-advertise-peer-urls={peer_url}",
-            f"--initial-cluster=lab={peer_url}", "--initial-cluster-state=new",
-            "--unsafe-no-fsync=true", "--auto-compaction-retention=1",
-            "--quota-backend-bytes=2147483648", "--log-level=warn",
-        ])
+        self._spawn(
+            "etcd",
+            [
+                str(b / "etcd"),
+                "--name=lab",
+                f"--data-dir={d / 'etcd-data'}",
+                f"--listen-client-urls={etcd_url}",
+                f"--advertise-client-urls={etcd_url}",
+                f"--listen-peer-urls={peer_url}",
+                f"--initial-advertise-peer-urls={peer_url}",
+                f"--initial-cluster=lab={peer_url}",
+                "--initial-cluster-state=new",
+                "--unsafe-no-fsync=true",
+                "--auto-compaction-retention=1",
+                "--quota-backend-bytes=2147483648",
+                "--log-level=warn",
+            ],
+        )
 
         def etcd_healthy() -> bool:
-            with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(f"{etcd_url}/health", timeout=2) as r:
+            with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+                f"{etcd_url}/health", timeout=2
+            ) as r:
                 return json.loads(r.read()).get("health") == "true"
 
         self._wait("etcd /health", etcd_healthy, timeout, watch=["etcd"])
         log("etcd ready")
 
         port = self.ports["kube-apiserver"]
-        self._spawn("kube-apiserver", [
-            str(b / "kube-apiserver"),
-            f"--etcd-servers={etcd_url}",
-            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={port}",
-            "--endpoint-reconciler-type=none",
-            f"--tls-cert-file={pki.apiserver_crt}", f"--tls-private-key-file={pki.apiserver_key}",
-            f"--client-ca-file={pki.ca_crt}",
-            "--authorization-mode=Node,RBAC",
-            "--enable-admission-plugins=NodeRestriction",
-            # No node-lifecycle controller runs, so nothing would ever lift not-ready taints.
-            "--disable-admission-plugins=TaintNodesByCondition",
-            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-            f"--service-account-key-file={pki.sa_pub}", f"--service-account-signing-key-file={pki.sa_key}",
-            "--service-cluster-ip-range=10.96.0.0/16",
-            "--allow-privileged=true",
-            "--enable-priority-and-fairness=false",
-            "--profiling=false",
-            f"--cert-dir={d / 'apiserver-certs'}",
-        ])
-        self._wait("kube-apiserver /readyz", lambda: self.api.request("GET", "/readyz", raw=True).strip() == "ok",
-                   timeout, watch=["etcd", "kube-apiserver"])
+        self._spawn(
+            "kube-apiserver",
+            [
+                str(b / "kube-apiserver"),
+                f"--etcd-servers={etcd_url}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                f"--secure-port={port}",
+                "--endpoint-reconciler-type=none",
+                f"--tls-cert-file={pki.apiserver_crt}",
+                f"--tls-private-key-file={pki.apiserver_key}",
+                f"--client-ca-file={pki.ca_crt}",
+                "--authorization-mode=Node,RBAC",
+                "--enable-admission-plugins=NodeRestriction",
+                # No node-lifecycle controller runs, so nothing would ever lift not-ready taints.
+                "--disable-admission-plugins=TaintNodesByCondition",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                f"--service-account-key-file={pki.sa_pub}",
+                f"--service-account-signing-key-file={pki.sa_key}",
+                "--service-cluster-ip-range=10.96.0.0/16",
+                "--allow-privileged=true",
+                "--enable-priority-and-fairness=false",
+                "--profiling=false",
+                f"--cert-dir={d / 'apiserver-certs'}",
+            ],
+        )
+        self._wait(
+            "kube-apiserver /readyz",
+            lambda: self.api.request("GET", "/readyz", raw=True).strip() == "ok",
+            timeout,
+            watch=["etcd", "kube-apiserver"],
+        )
         log("kube-apiserver ready")
 
         common = [
-            "--bind-address=127.0.0.1", "--leader-elect=false", "--profiling=false",
+            "--bind-address=127.0.0.1",
+            "--leader-elect=false",
+            "--profiling=false",
             "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
         ]
         kcm_kc = d / "kube-controller-manager.kubeconfig"
-        self._spawn("kube-controller-manager", [
-            str(b / "kube-controller-manager"), *common,
-            f"--secure-port={self.ports['kube-controller-manager']}",
-            f"--cert-dir={d / 'kcm-certs'}",
-            f"--kubeconfig={kcm_kc}", f"--authentication-kubeconfig={kcm_kc}", f"--authorization-kubeconfig={kcm_kc}",
-            "--use-service-account-credentials=true",
-            f"--service-account-private-key-file={pki.sa_key}",
-            f"--root-ca-file={pki.ca_crt}",
-            f"--cluster-signing-cert-file={pki.ca_crt}", f"--cluster-signing-key-file={pki.ca_key}",
-            "--cluster-name=jenkins-kit-lab",
-            f"--controllers={','.join(CONTROLLERS)}",
-            "--pvclaimbinder-sync-period=5s",
-            "--kube-api-qps=100", "--kube-api-burst=200",
-        ])
+        self._spawn(
+            "kube-controller-manager",
+            [
+                str(b / "kube-controller-manager"),
+                *common,
+                f"--secure-port={self.ports['kube-controller-manager']}",
+                f"--cert-dir={d / 'kcm-certs'}",
+                f"--kubeconfig={kcm_kc}",
+                f"--authentication-kubeconfig={kcm_kc}",
+                f"--authorization-kubeconfig={kcm_kc}",
+                "--use-service-account-credentials=true",
+                f"--service-account-private-key-file={pki.sa_key}",
+                f"--root-ca-file={pki.ca_crt}",
+                f"--cluster-signing-cert-file={pki.ca_crt}",
+                f"--cluster-signing-key-file={pki.ca_key}",
+                "--cluster-name=jenkins-kit-lab",
+                f"--controllers={','.join(CONTROLLERS)}",
+                "--pvclaimbinder-sync-period=5s",
+                "--kube-api-qps=100",
+                "--kube-api-burst=200",
+            ],
+        )
         sched_kc = d / "kube-scheduler.kubeconfig"
-        self._spawn("kube-scheduler", [
-            str(b / "kube-scheduler"), *common,
-            f"--secure-port={self.ports['kube-scheduler']}",
-            f"--cert-dir={d / 'scheduler-certs'}",
-            f"--kubeconfig={sched_kc}", f"--authentication-kubeconfig={sched_kc}", f"--authorization-kubeconfig={sched_kc}",
-        ])
+        self._spawn(
+            "kube-scheduler",
+            [
+                str(b / "kube-scheduler"),
+                *common,
+                f"--secure-port={self.ports['kube-scheduler']}",
+                f"--cert-dir={d / 'scheduler-certs'}",
+                f"--kubeconfig={sched_kc}",
+                f"--authentication-kubeconfig={sched_kc}",
+                f"--authorization-kubeconfig={sched_kc}",
+            ],
+        )
 
         # Nodes need only the apiserver; register them while the controllers come up.
         self.register_nodes()
         log(f"nodes registered: {', '.join(n.name for n in self.nodes)}")
 
         everything = list(COMPONENTS)
-        self._wait("kube-scheduler /readyz", lambda: self._component_ok("kube-scheduler", "/readyz"), timeout, watch=everything)
-        self._wait("kube-controller-manager /healthz", lambda: self._component_ok("kube-controller-manager", "/healthz"),
-                   timeout, watch=everything)
-        self._wait("ServiceAccount default/default",
-                   lambda: self.api.get_or_none("/api/v1/namespaces/default/serviceaccounts/default"),
-                   timeout, watch=everything)
+        self._wait(
+            "kube-scheduler /readyz",
+            lambda: self._component_ok("kube-scheduler", "/readyz"),
+            timeout,
+            watch=everything,
+        )
+        self._wait(
+            "kube-controller-manager /healthz",
+            lambda: self._component_ok("kube-controller-manager", "/healthz"),
+            timeout,
+            watch=everything,
+        )
+        self._wait(
+            "ServiceAccount default/default",
+            lambda: self.api.get_or_none(
+                "/api/v1/namespaces/default/serviceaccounts/default"
+            ),
+            timeout,
+            watch=everything,
+        )
         log("controller-manager and scheduler ready")
 
     def _component_ok(self, name: str, path: str) -> bool:
@@ -499,7 +629,9 @@ class LabCluster:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         url = f"https://127.0.0.1:{self.ports[name]}{path}"
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx))
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx)
+        )
         with opener.open(url, timeout=2) as r:
             return r.status == 200 and r.read().strip() == b"ok"
 
@@ -512,10 +644,18 @@ class LabCluster:
         if not pid or not pid_alive(pid):
             return False
         argv = _pid_cmdline(pid)
-        return bool(argv) and argv[0] == str(self.bin_dir / name) and any(str(self.state_dir) in a for a in argv)
+        return (
+            bool(argv)
+            and argv[0] == str(self.bin_dir / name)
+            and any(str(self.state_dir) in a for a in argv)
+        )
 
     def healthy(self) -> bool:
-        if not self.pids or not all(self.running().values()) or len(self.running()) != len(COMPONENTS):
+        if (
+            not self.pids
+            or not all(self.running().values())
+            or len(self.running()) != len(COMPONENTS)
+        ):
             return False
         try:
             return self.api.request("GET", "/readyz", raw=True).strip() == "ok"
@@ -526,11 +666,20 @@ class LabCluster:
         """Kill exactly the process groups this cluster started (clients first, etcd last), then
         remove the state dir. Returns the names of components that needed SIGKILL."""
         killed: list[str] = []
-        for phase in (("kube-scheduler", "kube-controller-manager"), ("kube-apiserver",), ("etcd",)):
-            targets = {n: self.pids[n] for n in phase
-                       if n in self.pids and (self._procs.get(n) is not None or self._owns(n))}
+        for phase in (
+            ("kube-scheduler", "kube-controller-manager"),
+            ("kube-apiserver",),
+            ("etcd",),
+        ):
+            targets = {
+                n: self.pids[n]
+                for n in phase
+                if n in self.pids and (self._procs.get(n) is not None or self._owns(n))
+            }
             for sig in (signal.SIGTERM, signal.SIGKILL):
-                alive = {n: pid for n, pid in targets.items() if not self._exited(n, pid)}
+                alive = {
+                    n: pid for n, pid in targets.items() if not self._exited(n, pid)
+                }
                 if not alive:
                     break
                 if sig == signal.SIGKILL:
@@ -539,11 +688,15 @@ class LabCluster:
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.killpg(pid, sig)
                 deadline = time.monotonic() + grace
-                while time.monotonic() < deadline and not all(self._exited(n, p) for n, p in alive.items()):
+                while time.monotonic() < deadline and not all(
+                    self._exited(n, p) for n, p in alive.items()
+                ):
                     time.sleep(0.05)
             for n, pid in targets.items():
                 if not self._exited(n, pid):
-                    raise ClusterError(f"{n} (pid {pid}) is still running after SIGKILL")
+                    raise ClusterError(
+                        f"{n} (pid {pid}) is still running after SIGKILL"
+                    )
         self._procs.clear()
         if remove and self.state_dir.exists():
             shutil.rmtree(self.state_dir, ignore_errors=True)
@@ -569,35 +722,72 @@ class LabCluster:
         taints = []
         if spec.control_plane:
             labels["node-role.kubernetes.io/control-plane"] = ""
-            taints.append({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"})
-        resources = {"cpu": spec.cpu, "memory": spec.memory, "pods": spec.pods, "ephemeral-storage": spec.ephemeral_storage}
+            taints.append(
+                {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
+            )
+        resources = {
+            "cpu": spec.cpu,
+            "memory": spec.memory,
+            "pods": spec.pods,
+            "ephemeral-storage": spec.ephemeral_storage,
+        }
 
         def cond(kind: str, status: str, reason: str, message: str) -> dict:
-            return {"type": kind, "status": status, "reason": reason, "message": message,
-                    "lastHeartbeatTime": now, "lastTransitionTime": now}
+            return {
+                "type": kind,
+                "status": status,
+                "reason": reason,
+                "message": message,
+                "lastHeartbeatTime": now,
+                "lastTransitionTime": now,
+            }
 
         return {
             "apiVersion": "v1",
             "kind": "Node",
-            "metadata": {"name": spec.name, "labels": labels,
-                         "annotations": {"jenkins-kit.dev/lab-node": "kubelet-less"}},
+            "metadata": {
+                "name": spec.name,
+                "labels": labels,
+                "annotations": {"jenkins-kit.dev/lab-node": "kubelet-less"},
+            },
             "spec": {"taints": taints} if taints else {},
             "status": {
                 "capacity": resources,
                 "allocatable": resources,
                 "conditions": [
-                    cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "lab node"),
-                    cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "lab node"),
+                    cond(
+                        "MemoryPressure",
+                        "False",
+                        "KubeletHasSufficientMemory",
+                        "lab node",
+                    ),
+                    cond(
+                        "DiskPressure", "False", "KubeletHasNoDiskPressure", "lab node"
+                    ),
                     cond("PIDPressure", "False", "KubeletHasSufficientPID", "lab node"),
-                    cond("Ready", "True", "KubeletReady", "lab node (no kubelet; status written by the test harness)"),
+                    cond(
+                        "Ready",
+                        "True",
+                        "KubeletReady",
+                        "lab node (no kubelet; status written by the test harness)",
+                    ),
                 ],
-                "addresses": [{"type": "InternalIP", "address": spec.address}, {"type": "Hostname", "address": spec.name}],
+                "addresses": [
+                    {"type": "InternalIP", "address": spec.address},
+                    {"type": "Hostname", "address": spec.name},
+                ],
                 "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
                 "nodeInfo": {
-                    "machineID": "", "systemUUID": "", "bootID": "", "kernelVersion": os.uname().release,
-                    "osImage": "jenkins-kit lab (kubelet-less)", "containerRuntimeVersion": "none://0",
-                    "kubeletVersion": self._k8s_version(), "kubeProxyVersion": "",
-                    "operatingSystem": "linux", "architecture": "amd64",
+                    "machineID": "",
+                    "systemUUID": "",
+                    "bootID": "",
+                    "kernelVersion": os.uname().release,
+                    "osImage": "jenkins-kit lab (kubelet-less)",
+                    "containerRuntimeVersion": "none://0",
+                    "kubeletVersion": self._k8s_version(),
+                    "kubeProxyVersion": "",
+                    "operatingSystem": "linux",
+                    "architecture": "amd64",
                 },
             },
         }
@@ -625,13 +815,17 @@ class LabCluster:
 
     # -- pods without a kubelet -------------------------------------------------------------------------
 
-    def mark_pod_running(self, namespace: str, name: str, pod_ip: str | None = None) -> dict:
+    def mark_pod_running(
+        self, namespace: str, name: str, pod_ip: str | None = None
+    ) -> dict:
         """Play kubelet for one scheduled pod: write a Running, Ready status (status subresource)."""
         path = f"/api/v1/namespaces/{namespace}/pods/{name}"
         pod = self.api.get(path)
         node = pod["spec"].get("nodeName")
         if not node:
-            raise ClusterError(f"pod {namespace}/{name} is not scheduled yet; cannot mark it Running")
+            raise ClusterError(
+                f"pod {namespace}/{name} is not scheduled yet; cannot mark it Running"
+            )
         host_ip = next((n.address for n in self.nodes if n.name == node), "127.0.0.1")
         if pod_ip is None:
             h = sum(map(ord, f"{namespace}/{name}"))
@@ -639,66 +833,134 @@ class LabCluster:
         now = _now()
 
         def cstatus(c: dict) -> dict:
-            return {"name": c["name"], "image": c.get("image", ""), "imageID": "", "containerID": f"lab://{name}/{c['name']}",
-                    "ready": True, "started": True, "restartCount": 0, "state": {"running": {"startedAt": now}}}
+            return {
+                "name": c["name"],
+                "image": c.get("image", ""),
+                "imageID": "",
+                "containerID": f"lab://{name}/{c['name']}",
+                "ready": True,
+                "started": True,
+                "restartCount": 0,
+                "state": {"running": {"startedAt": now}},
+            }
 
         def istatus(c: dict) -> dict:
-            return {"name": c["name"], "image": c.get("image", ""), "imageID": "", "containerID": f"lab://{name}/{c['name']}",
-                    "ready": True, "started": False, "restartCount": 0,
-                    "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": now, "finishedAt": now}}}
+            return {
+                "name": c["name"],
+                "image": c.get("image", ""),
+                "imageID": "",
+                "containerID": f"lab://{name}/{c['name']}",
+                "ready": True,
+                "started": False,
+                "restartCount": 0,
+                "state": {
+                    "terminated": {
+                        "exitCode": 0,
+                        "reason": "Completed",
+                        "startedAt": now,
+                        "finishedAt": now,
+                    }
+                },
+            }
 
-        conds = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"]
+        conds = [
+            "PodReadyToStartContainers",
+            "Initialized",
+            "Ready",
+            "ContainersReady",
+            "PodScheduled",
+        ]
         status = {
             "phase": "Running",
-            "conditions": [{"type": t, "status": "True", "lastProbeTime": None, "lastTransitionTime": now} for t in conds],
-            "hostIP": host_ip, "hostIPs": [{"ip": host_ip}],
-            "podIP": pod_ip, "podIPs": [{"ip": pod_ip}],
+            "conditions": [
+                {
+                    "type": t,
+                    "status": "True",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": now,
+                }
+                for t in conds
+            ],
+            "hostIP": host_ip,
+            "hostIPs": [{"ip": host_ip}],
+            "podIP": pod_ip,
+            "podIPs": [{"ip": pod_ip}],
             "startTime": now,
             "qosClass": pod.get("status", {}).get("qosClass", "BestEffort"),
             "containerStatuses": [cstatus(c) for c in pod["spec"]["containers"]],
         }
         if pod["spec"].get("initContainers"):
-            status["initContainerStatuses"] = [istatus(c) for c in pod["spec"]["initContainers"]]
+            status["initContainerStatuses"] = [
+                istatus(c) for c in pod["spec"]["initContainers"]
+            ]
         return self.api.patch(path + "/status", {"status": status}, kind="merge")
 
     def force_delete_pod(self, namespace: str, name: str) -> None:
-        self.api.delete(f"/api/v1/namespaces/{namespace}/pods/{name}", grace_period_seconds=0)
+        self.api.delete(
+            f"/api/v1/namespaces/{namespace}/pods/{name}", grace_period_seconds=0
+        )
 
-    def force_delete_pods(self, namespace: str, label_selector: str | None = None) -> int:
-        pods = self.api.get(f"/api/v1/namespaces/{namespace}/pods", labelSelector=label_selector)["items"]
+    def force_delete_pods(
+        self, namespace: str, label_selector: str | None = None
+    ) -> int:
+        pods = self.api.get(
+            f"/api/v1/namespaces/{namespace}/pods", labelSelector=label_selector
+        )["items"]
         for p in pods:
             self.force_delete_pod(namespace, p["metadata"]["name"])
         return len(pods)
 
     # -- namespaces & helpers ----------------------------------------------------------------------------
 
-    def create_namespace(self, name: str, labels: dict[str, str] | None = None, timeout: float = 30) -> dict:
+    def create_namespace(
+        self, name: str, labels: dict[str, str] | None = None, timeout: float = 30
+    ) -> dict:
         """Create a namespace and wait for its ``default`` ServiceAccount (pods need it)."""
         try:
-            ns = self.api.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                                        "metadata": {"name": name, "labels": labels or {}}})
+            ns = self.api.create(
+                "/api/v1/namespaces",
+                {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {"name": name, "labels": labels or {}},
+                },
+            )
         except ApiError as e:
             if e.status != 409:
                 raise
             ns = self.api.get(f"/api/v1/namespaces/{name}")
-        self.wait_for(lambda: self.api.get_or_none(f"/api/v1/namespaces/{name}/serviceaccounts/default"),
-                      timeout, f"ServiceAccount {name}/default")
+        self.wait_for(
+            lambda: self.api.get_or_none(
+                f"/api/v1/namespaces/{name}/serviceaccounts/default"
+            ),
+            timeout,
+            f"ServiceAccount {name}/default",
+        )
         return ns
 
-    def delete_namespace(self, name: str, wait: bool = False, timeout: float = 60) -> None:
+    def delete_namespace(
+        self, name: str, wait: bool = False, timeout: float = 60
+    ) -> None:
         """Delete a namespace; pods are force-deleted first since no kubelet finishes them."""
         self.api.delete(f"/api/v1/namespaces/{name}")
         with contextlib.suppress(ApiError):
             self.force_delete_pods(name)
         if wait:
+
             def gone() -> bool:
                 with contextlib.suppress(ApiError):
                     self.force_delete_pods(name)
                 return self.api.get_or_none(f"/api/v1/namespaces/{name}") is None
+
             self.wait_for(gone, timeout, f"namespace {name} to be deleted")
 
     @staticmethod
-    def wait_for(predicate: Callable[[], Any], timeout: float = 30, what: str = "condition", interval: float = 0.2) -> Any:
+    def wait_for(
+        predicate: Callable[[], Any],
+        timeout: float = 30,
+        what: str = "condition",
+        interval: float = 0.2,
+    ) -> Any:
         """Poll ``predicate`` until it returns something truthy; return that. ApiErrors are retried."""
         deadline = time.monotonic() + timeout
         last_error: Exception | None = None
@@ -710,14 +972,30 @@ class LabCluster:
             except ApiError as e:
                 last_error = e
             if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out after {timeout}s waiting for {what}" +
-                                   (f" (last error: {last_error})" if last_error else ""))
+                raise TimeoutError(
+                    f"timed out after {timeout}s waiting for {what}"
+                    + (f" (last error: {last_error})" if last_error else "")
+                )
             time.sleep(interval)
 
-    def run(self, *argv: str, check: bool = True, input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    def run(
+        self,
+        *argv: str,
+        check: bool = True,
+        input: str | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess:
         """Run a command (e.g. ``"helm", "list"``) with this cluster's environment."""
-        return subprocess.run(list(argv), env=self.env(), check=check, capture_output=True, text=True,
-                              input=input, stdin=None if input is not None else subprocess.DEVNULL, timeout=timeout)
+        return subprocess.run(
+            list(argv),
+            env=self.env(),
+            check=check,
+            capture_output=True,
+            text=True,
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            timeout=timeout,
+        )
 
     def kubectl_run(self, *args: str, **kw: Any) -> subprocess.CompletedProcess:
         return self.run(self.kubectl, *args, **kw)

@@ -85,7 +85,9 @@ def generate(directory: Path) -> Pki:
     elif shutil.which("openssl"):
         _generate_openssl(pki)
     else:
-        raise RuntimeError("need Python 'cryptography' or the openssl CLI to make the lab cluster's certificates")
+        raise RuntimeError(
+            "need Python 'cryptography' or the openssl CLI to make the lab cluster's certificates"
+        )
     return pki
 
 
@@ -124,13 +126,22 @@ def _generate_cryptography(pki: Pki) -> None:
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
+            critical=False,
+        )
         .sign(ca_key, hashes.SHA256())
     )
     _write_key(pki.ca_key, ca_key)
@@ -149,30 +160,43 @@ def _generate_cryptography(pki: Pki) -> None:
             .serial_number(x509.random_serial_number())
             .not_valid_before(now)
             .not_valid_after(later)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.BasicConstraints(ca=False, path_length=None), critical=True
+            )
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, content_commitment=False, key_encipherment=True,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                    crl_sign=False, encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=True,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
             .add_extension(
                 x509.ExtendedKeyUsage(
-                    [ExtendedKeyUsageOID.SERVER_AUTH] if server else [ExtendedKeyUsageOID.CLIENT_AUTH]
+                    [ExtendedKeyUsageOID.SERVER_AUTH]
+                    if server
+                    else [ExtendedKeyUsageOID.CLIENT_AUTH]
                 ),
                 critical=False,
             )
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                critical=False,
             )
         )
         if server:
             sans = [x509.DNSName(d) for d in SERVING_DNS] + [
                 x509.IPAddress(ipaddress.ip_address(i)) for i in SERVING_IPS
             ]
-            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName(sans), critical=False
+            )
         return key, builder.sign(ca_key, hashes.SHA256())
 
     key, cert = leaf("kube-apiserver", None, server=True)
@@ -186,7 +210,9 @@ def _generate_cryptography(pki: Pki) -> None:
     sa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     _write_key(pki.sa_key, sa)
     pki.sa_pub.write_bytes(
-        sa.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        sa.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     )
 
 
@@ -194,39 +220,97 @@ def _generate_cryptography(pki: Pki) -> None:
 
 
 def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, stdin=subprocess.DEVNULL, capture_output=True)
+    subprocess.run(
+        ["openssl", *args],
+        cwd=cwd,
+        check=True,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+    )
 
 
 def _generate_openssl(pki: Pki) -> None:
     d = pki.dir
-    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key", cwd=d)
     _openssl(
-        "req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=jenkins-kit-lab-ca", "-days", "30",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-        "-out", "ca.crt", cwd=d,
+        "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key", cwd=d
+    )
+    _openssl(
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "ca.key",
+        "-subj",
+        "/CN=jenkins-kit-lab-ca",
+        "-days",
+        "30",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+        "-out",
+        "ca.crt",
+        cwd=d,
     )
 
     def leaf(name: str, subj: str, ext: str) -> None:
         (d / f"{name}.ext").write_text(ext)
-        _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{name}.key", cwd=d)
-        _openssl("req", "-new", "-key", f"{name}.key", "-subj", subj, "-out", f"{name}.csr", cwd=d)
         _openssl(
-            "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", "30", "-extfile", f"{name}.ext", "-out", f"{name}.crt", cwd=d,
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            f"{name}.key",
+            cwd=d,
+        )
+        _openssl(
+            "req",
+            "-new",
+            "-key",
+            f"{name}.key",
+            "-subj",
+            subj,
+            "-out",
+            f"{name}.csr",
+            cwd=d,
+        )
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-extfile",
+            f"{name}.ext",
+            "-out",
+            f"{name}.crt",
+            cwd=d,
         )
         (d / f"{name}.csr").unlink()
         (d / f"{name}.ext").unlink()
 
-    sans = ",".join([f"DNS:{x}" for x in SERVING_DNS] + [f"IP:{x}" for x in SERVING_IPS])
+    sans = ",".join(
+        [f"DNS:{x}" for x in SERVING_DNS] + [f"IP:{x}" for x in SERVING_IPS]
+    )
     leaf(
-        "apiserver", "/CN=kube-apiserver",
+        "apiserver",
+        "/CN=kube-apiserver",
         "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
         f"extendedKeyUsage=serverAuth\nsubjectAltName={sans}\n",
     )
     for who, (cn, org) in CLIENTS.items():
         subj = f"/CN={cn}" + (f"/O={org}" if org else "")
         leaf(
-            who, subj,
+            who,
+            subj,
             "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
             "extendedKeyUsage=clientAuth\n",
         )
