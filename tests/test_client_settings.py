@@ -141,3 +141,13 @@ def test_secret_never_in_repr_str_logs_or_pickle(caplog: pytest.LogCaptureFixtur
     assert TOKEN not in text and PASSWORD not in text
     with pytest.raises(TypeError):
         pickle.dumps(s)
+
+
+def test_config_may_be_a_path(tmp_path) -> None:
+    f = tmp_path / "jenkins-kit.yaml"
+    f.write_text(
+        "version: 1\nnfs: {server: 192.168.1.10, path: /nfs_shared/jenkins}\nregistry: {address: '192.168.1.10:8443'}\n"
+        "jenkins:\n  url: http://cfg-file.example/\n  admin: {user: fileuser}\n"
+    )
+    s = JenkinsSettings.resolve(config=str(f), env={"JENKINS_API_TOKEN": TOKEN})
+    assert (s.url, s.user, s.auth) == ("http://cfg-file.example/", "fileuser", "token")

@@ -133,7 +133,7 @@ class JenkinsSettings:
         env: Mapping[str, str] | None = None,
         **options: Any,
     ) -> JenkinsSettings:
-        """Resolve settings: explicit args > env > lab config. `config` is a LabConfig (or None).
+        """Resolve settings: explicit args > env > lab config. `config` is a LabConfig, a path to one, or None.
 
         `env` defaults to `os.environ` (tests pass a dict). Extra keyword `options` set the retry
         fields (`retries`, `backoff_base`, `backoff_max`, `unavailable_wait`, `probe_not_found`).
@@ -142,6 +142,10 @@ class JenkinsSettings:
         if unknown:  # there is deliberately no `password` argument: passwords never come from a command line
             raise TypeError(f"unknown JenkinsSettings option(s): {', '.join(sorted(unknown))}")
         environ: Mapping[str, str] = os.environ if env is None else env
+        if isinstance(config, (str, Path)):
+            from jenkins_kit.config.loader import load_config
+
+            config = load_config(config)
         jcfg = getattr(config, "jenkins", None)
         sources: list[str] = []
 
