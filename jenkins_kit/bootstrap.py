@@ -88,6 +88,8 @@ class Bootstrap:
     adopt: bool = False
     metallb_chart: ChartRef | None = None
     progress: Progress = _noop
+    config_dir: str | None = None  # relative paths in the config (job templates) are taken from here
+    jobs: bool = True  # plan/sync jobs when a Jenkins URL and credentials are configured
 
     # ------------------------------------------------------------------ plan
 
@@ -178,8 +180,44 @@ class Bootstrap:
             bp.plan.add(Change("HelmRelease", f"{cfg.cluster.namespace}/{cfg.jenkins.release}", "skip", reason="helm not available", world="helm"))
         else:
             self._plan_release(bp)
-        bp.plan.add(Change("Jobs", "*", "skip", reason="job changes are planned against the running Jenkins: jenkins-kit jobs plan", world="jobs"))
+        if self.jobs:
+            try:
+                jp = self.plan_jobs(diffs=True)
+                bp.plan.extend(jp.changes)
+            except KitError as e:
+                bp.plan.add(Change("Jobs", "*", "skip", reason=f"not checked: {e.message}", world="jobs"))
         return bp
+
+    # ------------------------------------------------------------------ jobs (through issue 3's job sync)
+
+    def _jenkins(self) -> Any:
+        from jenkins_kit.jenkins.client import JenkinsClient
+        from jenkins_kit.jenkins.settings import JenkinsSettings
+
+        settings = JenkinsSettings.resolve(config=self.cfg, timeout=10).with_options(retries=1, unavailable_wait=0)
+        return JenkinsClient(settings)
+
+    def plan_jobs(self, diffs: bool) -> Any:
+        from jenkins_kit.jenkins.jobs import plan_jobs
+        from jenkins_kit.render.jobs import render_jobs
+
+        desired = render_jobs(self.cfg, base_dir=self.config_dir)
+        return plan_jobs(self._jenkins(), desired, diffs=diffs, workers=self.cfg.jobs.workers)
+
+    def sync_jobs(self) -> str:
+        """After `up`: create/update the configured jobs. Returns one line for the report."""
+        from jenkins_kit.jenkins.jobs import apply_plan
+
+        try:
+            jp = self.plan_jobs(diffs=False)
+            if not jp.pending:
+                return f"jobs: {len(jp.changes)} up to date"
+            self.progress(f"syncing {len(jp.pending)} job(s)")
+            report = apply_plan(self._jenkins(), jp, workers=self.cfg.jobs.workers)
+        except KitError as e:
+            return f"jobs: not synced ({e.message}); run jenkins-kit jobs apply once Jenkins answers"
+        counts = ", ".join(f"{n} {op}d" if op != "failed" else f"{n} failed" for op, n in sorted(report.counts().items()) if n)
+        return f"jobs: {counts or 'nothing to do'}"
 
     def _plan_metallb(self, bp: BootstrapPlan) -> None:
         m = self.cfg.metallb
@@ -301,9 +339,10 @@ class Bootstrap:
 
     def apply(self, bp: "BootstrapPlan") -> list[str]:
         """Execute exactly the plan. Returns one line per change made."""
-        if bp.plan.conflicts:
-            lines = "; ".join(f"{c.kind} {c.name}: {c.reason}" for c in bp.plan.conflicts)
-            raise BootstrapError(f"nothing was changed: {len(bp.plan.conflicts)} conflict(s): {lines}",
+        conflicts = [c for c in bp.plan.conflicts if c.world != "jobs"]  # job conflicts are sync's business
+        if conflicts:
+            lines = "; ".join(f"{c.kind} {c.name}: {c.reason}" for c in conflicts)
+            raise BootstrapError(f"nothing was changed: {len(conflicts)} conflict(s): {lines}",
                                  "resolve them (or use --adopt for objects you want jenkins-kit to take over), then rerun")
         done: list[str] = []
         for d in bp.objects:

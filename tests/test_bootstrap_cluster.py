@@ -30,7 +30,7 @@ OUTPUTS: list[str] = []  # everything every command printed (stdout + stderr), f
 
 
 def write_config(d: Path, ns: str, release: str = "jenkins", volume: str | None = None, deploy_ns: str | None = None,
-                 **jenkins) -> Path:
+                 repositories: list | None = None, **jenkins) -> Path:
     d.mkdir(parents=True, exist_ok=True)
     cfg = {
         "version": 1,
@@ -40,6 +40,7 @@ def write_config(d: Path, ns: str, release: str = "jenkins", volume: str | None 
         "jenkins": {"release": release, **jenkins},
         "registry": {"address": "127.0.0.1:5000", "credentials": {"username": "builder", "password": {"env": "JK_TEST_REGISTRY_PASSWORD"}}},
         "agents": {"namespace": ns, "deploy_namespace": deploy_ns or f"{ns}-apps"},
+        "repositories": repositories or [],
     }
     p = d / "jenkins-kit.yaml"
     p.write_text(yaml.safe_dump(cfg, sort_keys=False))
@@ -379,31 +380,44 @@ def test_down_keeps_data_then_purge_removes_only_ours(kit, installed, tmp_path):
 # ---------------------------------------------------------------------- referenced admin password + the scan (last)
 
 
-def test_referenced_admin_password_and_no_secret_anywhere(kit, lab_cluster):
+def test_up_syncs_jobs_then_no_secret_anywhere(kit, lab_cluster, jenkins_double):
+    """A referenced admin password, jobs synced into a Jenkins (the double) once the controller is
+    ready; then the scan over every output and file of this module."""
     ns = "jk-ref"
-    conf = write_config(kit.workdir / ns, ns, release="jenkins-ref",
+    repos = [{"name": "echo-buildtime", "git": "https://git.example.invalid/echo.git", "deploy": {"generate": {}}},
+             {"name": "hello", "git": "https://git.example.invalid/hello.git"}]
+    conf = write_config(kit.workdir / ns, ns, release="jenkins-ref", repositories=repos,
                         admin={"password": {"env": "JK_TEST_ADMIN_PASSWORD"}})
+    saved = dict(kit.env)
+    kit.env.update(JENKINS_URL=jenkins_double.url, JENKINS_USER_ID=jenkins_double.user, JENKINS_API_TOKEN=jenkins_double.token)
     try:
         res, node = up_marking_running(kit, conf, ns, "jenkins-ref-0")
         assert res.returncode == 0, res.stdout + res.stderr
+        assert "jobs: 2 created" in res.stdout, res.stdout
         s = kit.get(f"/api/v1/namespaces/{ns}/secrets/jenkins-admin")
         assert base64.b64decode(s["data"]["jenkins-admin-password"]).decode() == ADMIN_PASSWORD_REF
-        # The release's stored values and the helm argv never carry a secret.
+        # The release's stored values never carry a secret (admin and registry come from Secrets).
         vals = kit.cluster.helm_run("get", "values", "jenkins-ref", "-n", ns, "-a", "-o", "json").stdout
         OUTPUTS.append(vals)
         plan = kit.run("plan", "-c", str(conf), "--chart", str(CHART), "--json")
-        assert json.loads(plan.stdout)["empty"]
+        data = json.loads(plan.stdout)
+        assert data["empty"], plan.stdout
+        assert sum(1 for c in data["changes"] if c["world"] == "jobs" and c["action"] == "noop") == 2
+        again = kit.run("up", "-c", str(conf), "--chart", str(CHART), "--timeout", "30")
+        assert "No changes" in again.stdout and "jobs: 2 up to date" in again.stdout, again.stdout + again.stderr
     finally:
+        kit.env.clear()
+        kit.env.update(saved)
         _cleanup(kit, conf, ns)
     secrets = [REGISTRY_PASSWORD, ADMIN_PASSWORD_REF, base64.b64encode(REGISTRY_PASSWORD.encode()).decode(),
-               base64.b64encode(ADMIN_PASSWORD_REF.encode()).decode()]
+               base64.b64encode(ADMIN_PASSWORD_REF.encode()).decode(), jenkins_double.token, jenkins_double.password]
     # Files: the work tree of these tests, the harness' helm/kube caches and component logs
     # (not etcd's data: the cluster's store is where Secrets are meant to live).
     etcd = Path(lab_cluster.state_dir) / "etcd-data"
     files = [p for root in (kit.workdir, lab_cluster.state_dir) for p in Path(root).rglob("*")
              if p.is_file() and etcd not in p.parents]
     texts = OUTPUTS + [p.read_bytes().decode("utf-8", "replace") for p in files if p.stat().st_size < 5_000_000]
-    assert len(OUTPUTS) > 20
+    assert len(OUTPUTS) >= 8
     for secret in secrets:
         hits = [t[:200] for t in texts if secret in t]
         assert not hits, f"a secret value leaked into output or files: {hits}"

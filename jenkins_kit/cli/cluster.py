@@ -46,7 +46,7 @@ def _kube_settings(cfg: Any, config_path: str, kubeconfig: str | None, context: 
 
 def _bootstrap(cfg: Any, config_path: str, kubeconfig: str | None, context: str | None, helm_path: str | None,
                chart_path: str | None, metallb_chart_path: str | None = None, adopt: bool = False, need_helm: bool = True,
-               progress: Any = None) -> Any:
+               progress: Any = None, jobs: bool = True) -> Any:
     from jenkins_kit.bootstrap import Bootstrap
     from jenkins_kit.kube.client import Kube
     from jenkins_kit.kube.helm import ChartRef, Helm, HelmMissing
@@ -62,7 +62,8 @@ def _bootstrap(cfg: Any, config_path: str, kubeconfig: str | None, context: str 
     chart = ChartRef(os.path.abspath(chart_path)) if chart_path else ChartRef(cfg.jenkins.chart, cfg.jenkins.chart_version, cfg.jenkins.chart_repo)
     mchart = ChartRef(os.path.abspath(metallb_chart_path)) if metallb_chart_path else None
     kw = {"progress": progress} if progress else {}
-    return Bootstrap(cfg, kube, helm, chart, adopt=adopt, metallb_chart=mchart, **kw)
+    return Bootstrap(cfg, kube, helm, chart, adopt=adopt, metallb_chart=mchart, config_dir=str(Path(config_path).resolve().parent),
+                     jobs=jobs, **kw)
 
 
 class _Status:
@@ -146,13 +147,15 @@ def doctor_cmd(config_path: str, kubeconfig: str | None, context: str | None, he
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option("--all", "show_all", is_flag=True, help="Also list what is already as desired.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when empty, 3 when there are changes, 1 on errors.")
+@click.option("--no-jobs", is_flag=True, help="Do not plan jobs (they need JENKINS_URL and credentials).")
 def plan_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_path: str | None, chart_path: str | None,
-             metallb_chart_path: str | None, adopt: bool, as_json: bool, show_all: bool, detailed_exitcode: bool) -> None:
+             metallb_chart_path: str | None, adopt: bool, as_json: bool, show_all: bool, detailed_exitcode: bool, no_jobs: bool) -> None:
     """What 'up' would change: server-side dry-run diffs of our objects, the Helm release (values and
     rendered manifest vs the live release) and each JCasC fragment. Changes nothing."""
     cfg = _load(config_path)
     with _Status(quiet=as_json) as status:
-        bs = _bootstrap(cfg, config_path, kubeconfig, context, helm_path, chart_path, metallb_chart_path, adopt, need_helm=False, progress=status)
+        bs = _bootstrap(cfg, config_path, kubeconfig, context, helm_path, chart_path, metallb_chart_path, adopt, need_helm=False, progress=status,
+                        jobs=not no_jobs)
         bp = bs.plan()
     if as_json:
         print_json(bp.plan.to_json())
@@ -172,9 +175,11 @@ def plan_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm
 @click.option("--timeout", default=600, show_default=True, help="Seconds to wait for the controller to become ready.")
 @click.option("--placement-timeout", default=60, show_default=True, help="Seconds to wait for the scheduler's decision.")
 @click.option("--no-wait", is_flag=True, help="Do not wait for readiness (placement is still verified).")
+@click.option("--no-jobs", is_flag=True, help="Do not sync jobs after Jenkins is ready.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 def up_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_path: str | None, chart_path: str | None,
-           metallb_chart_path: str | None, adopt: bool, timeout: int, placement_timeout: int, no_wait: bool, as_json: bool) -> None:
+           metallb_chart_path: str | None, adopt: bool, timeout: int, placement_timeout: int, no_wait: bool, no_jobs: bool,
+           as_json: bool) -> None:
     """Bring the lab's Jenkins up, idempotently: namespaces, NFS PV + PVC (verified Bound), admin
     Secret (random password if absent), registry Secret, agent RBAC, the pinned chart with our values
     and JCasC; then verify the controller's placement, wait for readiness and report its address."""
@@ -182,7 +187,8 @@ def up_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_p
     out = console()
     summary: dict[str, Any] = {}
     with _Status(quiet=False) as status:
-        bs = _bootstrap(cfg, config_path, kubeconfig, context, helm_path, chart_path, metallb_chart_path, adopt, progress=status)
+        bs = _bootstrap(cfg, config_path, kubeconfig, context, helm_path, chart_path, metallb_chart_path, adopt, progress=status,
+                        jobs=not no_jobs)
         bp = bs.plan()
         if not as_json:
             if bp.plan.is_empty:
@@ -210,6 +216,8 @@ def up_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_p
         addr, why = bs.service_address()
         summary["address"] = addr
         summary["address_note"] = why
+        if not no_jobs and not no_wait:
+            summary["jobs"] = bs.sync_jobs()
     if as_json:
         print_json(summary)
         return
@@ -219,7 +227,8 @@ def up_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_p
         out.print(f"[yellow]Jenkins address:[/] ", end="", highlight=False)
         out.print(why, markup=False, highlight=False)
     out.print(f"Admin user: {cfg.jenkins.admin.user} (password: jenkins-kit admin-password)", highlight=False, markup=False)
-    out.print("Jobs: jenkins-kit jobs plan / jobs apply once Jenkins answers.", highlight=False, markup=False)
+    out.print(summary.get("jobs") or "jobs: not synced (--no-wait/--no-jobs); run jenkins-kit jobs apply once Jenkins answers",
+              highlight=False, markup=False)
 
 
 def _print_placement(report: Any, as_json: bool) -> None:
