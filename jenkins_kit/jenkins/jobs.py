@@ -266,8 +266,8 @@ def plan_jobs(
             if live_xml is None:  # vanished between listing and fetch
                 plan.add(_change(d.kind, name, "create", "create", "not in Jenkins", None, d.config_xml))
                 continue
-            try:
-                same = normalize(live_xml) == normalize(d.config_xml)
+            try:  # byte-equal (Jenkins has not re-saved it since our POST) or equal once normalized
+                same = live_xml == d.config_xml or normalize(live_xml) == normalize(d.config_xml)
             except XmlNormError:
                 same = False
             if not same:
