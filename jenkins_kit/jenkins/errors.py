@@ -58,36 +58,34 @@ _TAGS = re.compile(r"<[^>]+>")
 
 
 def server_message(status: int | None, headers: Mapping[str, str], body: str, reason: str = "") -> str:
-    """The most specific message the server gave: X-Error, then the Jetty error title, then Jenkins' page."""
+    """The most specific message the server gave: X-Error, then the Jetty error reason, then what
+    Jenkins' own pages (Oops, start-up, login-required) say, then the page title."""
     x_error = headers.get("X-Error")
     if x_error:
         return fix_header_text(x_error).strip()
     text = body or ""
-    m = _H2.search(text)
+    m = _H2.search(text)  # Jetty sendError page: <h2>HTTP ERROR 403 No valid crumb ...</h2>
     if m:
         msg = html.unescape(_TAGS.sub("", m.group(1))).strip()
-        # "403 No valid crumb was included in the request" -> drop the leading code
         if status is not None and msg.startswith(str(status)):
             msg = msg[len(str(status)) :].strip()
         if msg:
             return msg
-    m = _TITLE.search(text)
-    if m:
-        title = html.unescape(m.group(1)).strip()
-        t = re.sub(r"^Error\s+\d{3}\s*", "", title).strip()
-        if "Oops" in text and ("A problem occurred while processing the request" in text):
-            lid = _LOGGING_ID.search(text)
-            return "A problem occurred while processing the request" + (f" (Logging ID={lid.group(1)})" if lid else "")
-        if "getting ready to work" in text:
-            return "Jenkins is getting ready to work"
-        if "Jenkins is restarting" in text or "Please wait while Jenkins is restarting" in text:
-            return "Jenkins is restarting"
-        if "Authentication required" in text and status == 403:
-            return "Authentication required"
-        if t and t.lower() not in ("jenkins", "error"):
-            return t
+    if "Oops!" in text and "A problem occurred while processing the request" in text:
+        lid = _LOGGING_ID.search(text)
+        return "A problem occurred while processing the request" + (f" (Logging ID={lid.group(1)})" if lid else "")
     if "getting ready to work" in text:
         return "Jenkins is getting ready to work"
+    if "Jenkins is restarting" in text:
+        return "Jenkins is restarting"
+    if status == 403 and "Authentication required" in text:
+        return "Authentication required"
+    m = _TITLE.search(text)
+    if m:
+        t = re.sub(r"^Error\s+\d{3}\s*", "", html.unescape(m.group(1)).strip()).strip()
+        t = re.sub(r"\s*(\[Jenkins\]|- Jenkins)$", "", t).strip()  # "Access Denied [Jenkins]"
+        if t and t.lower() not in ("jenkins", "error"):
+            return t
     plain = text.strip()
     if plain and len(plain) <= 200 and "<" not in plain:
         return plain
