@@ -341,3 +341,55 @@ def test_quiet_down(d, s):
     assert j["why"] == "Jenkins is about to shut down"
     s.post(d.url + "cancelQuietDown")
     wait_for(lambda: s.get(loc + "api/json").json().get("executable"))
+
+
+def test_partial_default_line_never_shows_a_console_note(jenkins_double_factory):
+    d = jenkins_double_factory()
+    s = tok(d)
+    post_xml(s, d.url + "createItem?name=p", PIPELINE)
+    d.set_behaviour("p", duration_ms=1500)
+    s.post(d.url + "job/p/build")
+    wait_for(lambda: s.get(d.url + "job/p/1/api/json").status_code == 200)
+    seen = set()
+    end = time.time() + 1.6
+    while time.time() < end:
+        t = s.get(d.url + "job/p/1/consoleText").text
+        assert "\x1b" not in t and "ha:" not in t
+        seen.add(t)
+        time.sleep(0.05)
+    assert any(not t.endswith("\n") for t in seen)  # a half-written line was observed
+
+
+def test_all_builds_tree_and_fetch_all_builds(d, s):
+    import jenkins
+    post_xml(s, d.url + "createItem?name=p", PIPELINE)
+    d.set_behaviour("p", duration_ms=10)
+    for _ in range(3):
+        s.post(d.url + "job/p/build?delay=0sec")
+        assert d.wait_idle(5)
+    j = s.get(d.url + "job/p/api/json").json()
+    assert "allBuilds" not in j
+    j = s.get(d.url + "job/p/api/json", params={"tree": "allBuilds[number,url]"}).json()
+    assert [b["number"] for b in j["allBuilds"]] == [3, 2, 1]
+    server = jenkins.Jenkins(d.url, username=d.user, password=d.token)
+    info = server.get_job_info("p", fetch_all_builds=True)
+    assert [b["number"] for b in info["builds"]] == [3, 2, 1]
+
+
+def test_http_delete_needs_no_crumb_with_password(d):
+    from tests.test_double_basics import pw
+    post_xml(tok(d), d.url + "createItem?name=p", PIPELINE)
+    assert pw(d).delete(d.url + "job/p/").status_code == 204
+
+
+def test_crumb_bound_to_client_ip_via_forwarded_for(d):
+    from tests.test_double_basics import pw
+    post_xml(tok(d), d.url + "createItem?name=p", PIPELINE)
+    sp = pw(d)
+    crumb = sp.get(d.url + "crumbIssuer/api/json", headers={"X-Forwarded-For": "10.0.0.1"}).json()["crumb"]
+    ok = sp.post(d.url + "job/p/description", data={"description": "a"},
+                 headers={"Jenkins-Crumb": crumb, "X-Forwarded-For": "10.0.0.1, 127.0.0.1"})
+    assert ok.status_code == 204
+    bad = sp.post(d.url + "job/p/description", data={"description": "a"},
+                  headers={"Jenkins-Crumb": crumb, "X-Forwarded-For": "10.0.0.2"})
+    assert bad.status_code == 403

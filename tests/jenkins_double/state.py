@@ -328,7 +328,11 @@ class Build:
         t_prev = self.planned[self.next_line - 1][0] if self.next_line else 0.0
         off = now - self.start
         if off >= t_prev + (t_next - t_prev) / 2 and len(line) > 1:
-            return line[: len(line) // 2]
+            vis = line.rfind(b"\x1b[0m") + 4 if line.startswith(b"\x1b[8m") else 0  # never cut a note
+            cut = vis + (len(line) - vis) // 2
+            while cut > 0 and (line[cut] & 0xC0) == 0x80:  # stay on a UTF-8 boundary
+                cut -= 1
+            return line[:cut]
         return b""
 
     def finish(self, now: float, result: str, extra: list[str] = ()) -> None:
