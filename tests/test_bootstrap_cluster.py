@@ -377,6 +377,84 @@ def test_down_keeps_data_then_purge_removes_only_ours(kit, installed, tmp_path):
     kit.cluster.delete_namespace(ns)
 
 
+# ---------------------------------------------------------------------- readiness timeout, MetalLB
+
+
+def test_readiness_timeout_explains_the_pod(kit):
+    ns = "jk-slow"
+    conf = write_config(kit.workdir / ns, ns, release="jenkins-slow")
+    try:
+        res = kit.run("up", "-c", str(conf), "--chart", str(CHART), "--timeout", "4")  # no kubelet: never Running
+        assert res.returncode == 10, res.stdout + res.stderr
+        assert "the controller pod is not ready after 4s: Pending, on m-k8s" in res.stderr
+        assert "--timeout" in res.stderr
+    finally:
+        _cleanup(kit, conf, ns)
+
+
+CRD = """apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: {plural}.metallb.io
+spec:
+  group: metallb.io
+  scope: Namespaced
+  names: {{kind: {kind}, plural: {plural}, singular: {singular}, listKind: {kind}List}}
+  versions:
+    - name: v1beta1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
+"""
+
+
+def metallb_standin(d: Path) -> Path:
+    """A MetalLB stand-in chart: just the two CRDs `up` needs (the real chart is not reachable offline)."""
+    (d / "crds").mkdir(parents=True)
+    (d / "Chart.yaml").write_text("apiVersion: v2\nname: metallb\nversion: 0.15.2\ndescription: test stand-in (CRDs only)\n")
+    (d / "crds" / "ipaddresspools.yaml").write_text(CRD.format(kind="IPAddressPool", plural="ipaddresspools", singular="ipaddresspool"))
+    (d / "crds" / "l2advertisements.yaml").write_text(CRD.format(kind="L2Advertisement", plural="l2advertisements", singular="l2advertisement"))
+    return d
+
+
+def test_metallb_pool_and_load_balancer_address(kit):
+    ns = "jk-lb"
+    conf = write_config(kit.workdir / ns, ns, release="jenkins-lb")
+    data = yaml.safe_load(conf.read_text())
+    data["metallb"] = {"addresses": ["127.0.0.240-127.0.0.250"], "namespace": "jk-metallb"}
+    conf.write_text(yaml.safe_dump(data))
+    chart = metallb_standin(kit.workdir / "metallb-standin")
+    try:
+        plan = kit.run("plan", "-c", str(conf), "--chart", str(CHART), "--metallb-chart", str(chart))
+        assert "+ create   [helm] HelmRelease jk-metallb/metallb" in plan.stdout, plan.stdout + plan.stderr
+        assert "IPAddressPool jk-metallb/jenkins-lb-pool  (after MetalLB installs its CRDs)" in plan.stdout
+        res, node = up_marking_running(kit, conf, ns, "jenkins-lb-0", "--metallb-chart", str(chart))
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "created IPAddressPool jk-metallb/jenkins-lb-pool" in res.stdout and "created L2Advertisement" in res.stdout
+        pool = kit.get("/apis/metallb.io/v1beta1/namespaces/jk-metallb/ipaddresspools/jenkins-lb-pool")
+        assert pool["spec"]["addresses"] == ["127.0.0.240-127.0.0.250"]
+        assert "MetalLB has pools but assigned nothing yet" in res.stdout
+        # Play MetalLB: give the Service an address; `up` then reports it, and changes nothing.
+        svc_path = f"/api/v1/namespaces/{ns}/services/jenkins-lb"
+        kit.cluster.api.patch(svc_path + "/status", {"status": {"loadBalancer": {"ingress": [{"ip": "127.0.0.240"}]}}}, kind="merge")
+        again = kit.run("up", "-c", str(conf), "--chart", str(CHART), "--metallb-chart", str(chart), "--timeout", "30")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "No changes" in again.stdout and "Jenkins: http://127.0.0.240/" in again.stdout
+        doc = kit.run("doctor", "-c", str(conf), "--json", "--skip", "nfs", "--skip", "registry", "--skip", "jenkins")
+        lb = next(c for c in json.loads(doc.stdout)["checks"] if c["name"] == "load balancer")
+        assert lb["status"] == "pass" and "127.0.0.240-127.0.0.250" in lb["detail"]
+    finally:
+        _cleanup(kit, conf, ns)
+        assert kit.get("/apis/metallb.io/v1beta1/namespaces/jk-metallb/ipaddresspools/jenkins-lb-pool") is None
+        kit.cluster.helm_run("uninstall", "metallb", "-n", "jk-metallb", check=False)
+        for crd in ("ipaddresspools.metallb.io", "l2advertisements.metallb.io"):
+            kit.cluster.api.delete(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd}")
+        kit.cluster.delete_namespace("jk-metallb")
+
+
 # ---------------------------------------------------------------------- referenced admin password + the scan (last)
 
 
