@@ -100,7 +100,7 @@ class ParamDef:
     def create_value(self, raw: str):
         """``createValue(String)``; raises ValueError for an illegal choice (-> 500)."""
         if self.type == "BooleanParameterDefinition":
-            return raw == "true"  # Boolean.parseBoolean: "true" (any case) -> True
+            return raw.lower() == "true"  # Boolean.parseBoolean: "true" (any case) -> True
         if self.type == "ChoiceParameterDefinition" and self.choices is not None:
             if raw not in self.choices:
                 raise ValueError(f"Illegal choice for parameter {self.name}: {raw}")
