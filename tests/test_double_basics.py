@@ -177,7 +177,7 @@ def test_invalidate_sessions_makes_crumb_stale(jenkins_double):
 # -- start-up and faults ------------------------------------------------------------------
 
 def test_startup_window_503_without_x_jenkins(jenkins_double_factory):
-    d = jenkins_double_factory(startup_unavailable_s=0.4, token="t")
+    d = jenkins_double_factory(startup_unavailable_s=1.0, token="t")
     r = requests.get(d.url + "api/json", auth=("admin", "t"))
     assert r.status_code == 503
     assert "Jenkins is getting ready to work" in r.text
@@ -185,7 +185,9 @@ def test_startup_window_503_without_x_jenkins(jenkins_double_factory):
     assert r.headers["Cache-Control"] == "no-cache,no-store,must-revalidate"
     # every path, even with bad credentials or anonymous
     assert requests.get(d.url + "login").status_code == 503
-    time.sleep(0.45)
+    end = time.time() + 3
+    while requests.get(d.url + "api/json", auth=("admin", "t")).status_code == 503 and time.time() < end:
+        time.sleep(0.05)
     assert requests.get(d.url + "api/json", auth=("admin", "t")).status_code == 200
 
 

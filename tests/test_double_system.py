@@ -252,7 +252,7 @@ def test_pyjenkins_503_is_http_error(jenkins_double_factory):
 # -- restart, form login, multipart ------------------------------------------------------------
 
 def test_restart_window_and_new_instance(jenkins_double_factory):
-    d = jenkins_double_factory(restart_s=0.3)
+    d = jenkins_double_factory(restart_s=1.0)
     s = pw(d)
     crumb = s.get(d.url + "crumbIssuer/api/json").json()["crumb"]
     before = s.get(d.url + "api/json").headers["X-Jenkins-Session"]

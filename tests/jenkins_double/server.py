@@ -316,7 +316,12 @@ class JenkinsDouble:
         host = h.headers.get("Host") or f"{self.host}:{self.port}"
         req = Request(method, h.path, h.headers, body, host, h.client_address[0])
         if req.path.startswith("/__double__/") or req.path == "/__double__":
-            resp = self._control(req)
+            try:
+                resp = self._control(req)
+            except Exception:  # never kill the connection thread
+                import traceback
+                traceback.print_exc()
+                resp = Response(500, b'{"error":"internal error in the double"}', [("Content-Type", JSON_CT)])
             self._write(h, req, resp, drop=False)
             return
         f = self._faults
