@@ -310,3 +310,30 @@ def test_context_manager_and_loopback_only():
         assert d.url.startswith("http://127.0.0.1:")
     with pytest.raises(ValueError):
         JenkinsDouble(host="0.0.0.0")
+
+
+def test_control_faults_full_contract_and_get(jenkins_double):
+    d = jenkins_double
+    s = tok(d)
+    body = {"latency_ms": 1, "unavailable_s": 0, "error_rate": 0, "drop_rate": 0, "invalidate_sessions": True}
+    before = s.get(d.url + "api/json").headers["X-Jenkins-Session"]
+    assert s.post(d.url + "__double__/faults", json=body).status_code == 200
+    f = s.get(d.url + "__double__/faults").json()
+    assert f["latency_ms"] == 1 and f["error_rate"] == 0
+    assert s.get(d.url + "api/json").headers["X-Jenkins-Session"] != before
+    assert s.post(d.url + "__double__/faults", data="not json").status_code == 400
+    assert s.get(d.url + "__double__/nope").status_code == 404
+    assert s.post(d.url + "__double__/behaviour", json={"executors": 3}).status_code == 200
+    assert s.get(d.url + "computer/api/json").json()["totalExecutors"] == 3
+
+
+def test_latin1_config_roundtrip(jenkins_double):
+    d = jenkins_double
+    xml = "<?xml version='1.0' encoding='ISO-8859-1'?><flow-definition><description>caf\u00e9</description></flow-definition>"
+    r = tok(d).post(d.url + "createItem?name=l1", data=xml.encode("latin-1"), headers={"Content-Type": "application/xml"})
+    assert r.status_code == 200
+    assert tok(d).get(d.url + "job/l1/api/json").json()["description"] == "caf\u00e9"
+    assert tok(d).get(d.url + "job/l1/config.xml").content == xml.encode("latin-1")  # byte for byte
+    tok(d).post(d.url + "job/l1/disable")  # save(): re-serialized as UTF-8
+    saved = tok(d).get(d.url + "job/l1/config.xml").content.decode("utf-8")
+    assert saved.startswith("<?xml version='1.1' encoding='UTF-8'?>") and "caf\u00e9" in saved

@@ -806,18 +806,17 @@ class Router:
             src = self._resolve_relative(parent, src_name)
             if src is None:
                 return P.failure(f"No such job: {src_name}")
-            cfg = xmlconf.parse_config(src.config_xml)
-            item = eng.create_item(parent, name, src.config_xml, cfg, saved=False)
+            cfg = xmlconf.parse_config(src.config_bytes)
+            item = eng.create_item(parent, name, src.config_bytes, cfg, saved=False)
             if item.is_job:
                 item.hold_off = True  # Job.onCopiedFrom: holdOffBuildUntilSave (spec §3.1)
             return P.redirect(req, "/" + item.url_path + "configure")
         if is_xml:
-            text = req.body.decode("utf-8", "replace")
             try:
                 cfg = xmlconf.parse_config(req.body)
             except xmlconf.ConfigError:
                 return P.oops(500)
-            eng.create_item(parent, name, text, cfg, saved=False)
+            eng.create_item(parent, name, req.body, cfg, saved=False)
             return P.empty(200)
         if mode is None:
             return P.failure("No mode given")
@@ -852,7 +851,7 @@ class Router:
     def config_xml(self, item: Item) -> Response:
         req, P = self.req, self.P
         if req.method in ("GET", "HEAD"):
-            return Response(200, item.config_xml.encode("utf-8"), [("Content-Type", "application/xml")])
+            return Response(200, item.config_bytes, [("Content-Type", "application/xml")])
         if req.method == "POST":
             try:
                 cfg = xmlconf.parse_config(req.body)
@@ -860,7 +859,7 @@ class Router:
                 return P.oops(500)  # "Failed to persist config.xml"; old config stays
             if cfg.java_class != item.java_class:
                 return P.oops(500)  # "Expecting class X but got class Y instead"
-            item.config_xml = req.body.decode("utf-8", "replace")
+            item.config_bytes = req.body
             item.apply_config(cfg)
             self.eng.kick()
             return P.empty(200)

@@ -123,12 +123,13 @@ class Group:
 
 
 class Item:
-    def __init__(self, engine: "Engine", parent: "Item | None", name: str, config_xml: str,
+    def __init__(self, engine: "Engine", parent: "Item | None", name: str, config_xml: "str | bytes",
                  cfg: xmlconf.ParsedConfig, saved: bool):
         self.engine = engine
         self.parent = parent
         self.name = name
-        self.config_xml = config_xml
+        # the stored config.xml, byte for byte as submitted until something calls save()
+        self.config_bytes = config_xml.encode("utf-8") if isinstance(config_xml, str) else bytes(config_xml)
         self.children: Group | None = None
         self.builds: "OrderedDict[int, Build]" = OrderedDict()
         self.next_build_number = 1
@@ -152,9 +153,10 @@ class Item:
 
     def save(self) -> None:
         """What ``save()`` does to config.xml: re-serialize Jenkins-style (spec §3.2)."""
-        self.config_xml = xmlconf.serialize(self.cfg.root, self.kind,
-                                            description=self.description, disabled=self.disabled)
-        self.cfg = xmlconf.parse_config(self.config_xml)
+        text = xmlconf.serialize(self.cfg.root, self.kind, description=self.description,
+                                 disabled=self.disabled)
+        self.config_bytes = text.encode("utf-8")
+        self.cfg = xmlconf.parse_config(self.config_bytes)
         self.hold_off = False
 
     # -- naming ---------------------------------------------------------------------------
@@ -444,7 +446,7 @@ class Engine:
                 return None
         return cur
 
-    def create_item(self, parent: Item | None, name: str, config_xml: str,
+    def create_item(self, parent: Item | None, name: str, config_xml: "str | bytes",
                     cfg: xmlconf.ParsedConfig, saved: bool) -> Item:
         item = Item(self, parent, name, config_xml, cfg, saved)
         self.group_of(parent).add(item)
