@@ -8,6 +8,7 @@ and docs/builds.md. Codes 0-4 are build results only: every other failure of the
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -181,6 +182,30 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _is_cli_process() -> bool:
+    """True when this process is the `jenkins-kit` command itself (not click's CliRunner, not a
+    program calling `cli.main()` in-process)."""
+    if os.environ.get("JENKINS_KIT_NO_FAST_EXIT"):
+        return False
+    if sys.stdout is not sys.__stdout__ or sys.stderr is not sys.__stderr__:
+        return False
+    argv0 = Path(sys.argv[0] or "")
+    return argv0.name == "jenkins-kit" or (argv0.name == "__main__.py" and argv0.parent.name == "jenkins_kit")
+
+
+def _exit(code: int) -> None:
+    """Exit with `code`. When following a build, the command must end right after the build: a
+    full interpreter shutdown of this CLI (module teardown of rich, pydantic, requests, ...) takes
+    0.3-0.8 s, so in the real CLI process we flush and leave with os._exit."""
+    if _is_cli_process():
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+    raise click.exceptions.Exit(code)
+
+
 def _guard(out: _Out, fn: Callable[[], int]) -> int:
     """Run a command body: remap colliding exit codes; with --json also emit an `error` event."""
     try:
@@ -285,6 +310,8 @@ def build_cmd(
                 raise
 
     code = _guard(out, body)
+    if waiting or wait_start:
+        _exit(code)
     raise click.exceptions.Exit(code)
 
 
@@ -371,7 +398,10 @@ def logs_cmd(job: str, build: str, follow: bool, config_path: str, unavailable_w
         assert b.final is not None
         return b.final.exit_code
 
-    raise click.exceptions.Exit(_guard(out, body))
+    code = _guard(out, body)
+    if follow:
+        _exit(code)
+    raise click.exceptions.Exit(code)
 
 
 @click.command("status", cls=_Command)
