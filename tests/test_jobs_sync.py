@@ -222,3 +222,30 @@ def test_partial_failure_reports_server_message_and_rerun_finishes(jenkins_doubl
         c.delete(c.job_url_path("blocked"))
         jp, rep = sync(c, desired)
         assert rep.ok and {o.name for o in rep.outcomes} == {"blocked", "blocked/inside"}
+
+
+def test_hostile_values_survive_the_round_trip_through_jenkins(jenkins_double):
+    """Values that break naive templating go to Jenkins and come back exactly; re-saves stay clean."""
+    d = jenkins_double
+    nasty = "it's \"quoted\" \\ ${x} $(id) ''' \"\"\" </description> ]]> <![CDATA[ é 日本 \U0001F600\nline2\r\n\ttab"
+    desired = render_jobs(base_config([
+        {"name": "h1", "git": "https://e.com/o'r\"g/${x}]]>.git", "branch": "feat/'\"${x}'''", "description": nasty,
+         "job": {"folder": "fo'ld\"er {x} 日本 (é)", "parameters": [{"name": "P", "default": nasty, "description": nasty},
+                                                               {"name": "C", "type": "choice", "choices": [nasty, "b"]}]}},
+        {"name": "h2", "git": "https://e.com/x.git", "job": {"type": "multibranch", "folder": "fo'ld\"er {x} 日本 (é)",
+                                                              "script_path": nasty.replace("\n", "")}},
+    ]))
+    with client_for(d) as c:
+        jp, rep = sync(c, desired)
+        assert rep.ok, rep.failures
+        live = list_items(c, 3)
+        h1 = next(j for j in desired if j.name == "h1")
+        assert live[h1.full_name.lower()].description == nasty + "\n\n" + f"[managed by jenkins-kit; spec {h1.spec_hash}]"
+        info = c.get_json(c.job_url_path(h1.full_name), tree="property[parameterDefinitions[name,defaultParameterValue[value],choices]]")
+        params = {p["name"]: p for prop in info["property"] for p in prop.get("parameterDefinitions", [])}
+        assert params["P"]["defaultParameterValue"]["value"] == nasty
+        assert params["C"]["choices"] == [nasty, "b"]
+        assert not plan_jobs(c, desired, verify=True).pending
+        c.post(c.job_url_path(h1.full_name) + "disable", idempotent=True)
+        c.post(c.job_url_path(h1.full_name) + "enable", idempotent=True)
+        assert not plan_jobs(c, desired, verify=True).pending
