@@ -166,8 +166,7 @@ class Pages:
         return [("X-Hudson", "1.395"), ("X-Jenkins", self.d.version),
                 ("X-Jenkins-Session", self.d.instance_session), ("X-Hudson-Theme", "default"),
                 ("Expires", "0"), ("Cache-Control", "no-cache,no-store,must-revalidate"),
-                ("Referrer-Policy", "same-origin"), ("Cross-Origin-Opener-Policy", "same-origin"),
-                ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "sameorigin")]
+                ("Referrer-Policy", "same-origin"), ("Cross-Origin-Opener-Policy", "same-origin")]
 
     # -- bodies -----------------------------------------------------------------------------
     def layout(self, status: int, title: str, content: str, extra_headers=(), session=True) -> Response:
@@ -218,7 +217,9 @@ class Pages:
             f"<tr><th>STATUS:</th><td>{status}</td></tr>\n"
             f"<tr><th>MESSAGE:</th><td>{esc}</td></tr>\n"
             "<tr><th>SERVLET:</th><td>Stapler</td></tr>\n</table>\n\n</body>\n</html>\n")
-        # Jetty's page is ISO-8859-1; keep the reason phrase Latin-1-safe
+        # Jetty's ErrorHandler page: text/html;charset=iso-8859-1 and Cache-Control
+        # must-revalidate,no-cache,no-store (captured Jetty 9.x error responses in public
+        # repositories, found via search).  Keep the reason phrase Latin-1-safe.
         phrase = msg.encode("latin-1", "replace").decode("latin-1").replace("\r", " ").replace("\n", " ")
         return Response(status, body.encode("latin-1", "replace"),
                         [("Content-Type", "text/html;charset=iso-8859-1"),
