@@ -320,3 +320,19 @@ def test_status_and_stop(jd):
     assert again.returncode == 0 and "already finished: ABORTED" in again.stdout.decode()
     assert run_cli(jd, "stop", "param", "5").returncode == 13
     assert run_cli(jd, "status", "nope").returncode == 13
+
+
+def test_closed_stdout_keeps_following_and_exits_with_result(jd):
+    # `jenkins-kit build -s -v | head -3`: the reader goes away, the exit code is still the result
+    import subprocess
+
+    from tests.test_builds_support import cli_env
+
+    jd.set_behaviour("team/app", result="UNSTABLE", duration_ms=1200, log_lines=[f"line {i}" for i in range(3000)])
+    p = subprocess.run(
+        "python -m jenkins_kit build team/app -s -v | head -3; exit ${PIPESTATUS[0]}",
+        shell=True, executable="/bin/bash", env=cli_env(jd), capture_output=True, timeout=60, cwd="/",
+    )
+    assert p.returncode == 1, p.stderr.decode()
+    assert p.stdout.decode().splitlines()[0] == "Started by user admin"
+    assert "Traceback" not in p.stderr.decode() and "Finished team/app #1: UNSTABLE" in p.stderr.decode()

@@ -127,9 +127,27 @@ class _Out:
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
 
+    broken = False  # stdout's reader went away (e.g. `| head`): keep following, stop writing
+
+    def _stdout(self, write: Callable[[], None]) -> None:
+        if self.broken:
+            return
+        try:
+            write()
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # Keep -s/-f semantics (exit code = result) but write nothing more; point fd 1 at
+            # /dev/null so the interpreter's final flush does not fail again (Python docs recipe).
+            self.broken = True
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            except (OSError, ValueError, AttributeError):
+                pass
+
     def json(self, obj: dict[str, Any]) -> None:
-        sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
-        sys.stdout.flush()
+        line = json.dumps(obj, ensure_ascii=False, default=str) + "\n"
+        self._stdout(lambda: sys.stdout.write(line))
 
     def note(self, text: str, style: str | None = None) -> None:
         if not self.as_json:
@@ -156,8 +174,8 @@ class _Out:
             how = " (queue item expired; matched by queueId)" if f.get("resolved_by") == "queueId-scan" else ""
             self.note(f"Started {f['job']} #{f['number']}{how}: {f['url']}")
         elif ev.event == "log" and ev.data is not None:
-            sys.stdout.buffer.write(ev.data)
-            sys.stdout.flush()
+            data = ev.data
+            self._stdout(lambda: sys.stdout.buffer.write(data))
         elif ev.event == "finished":
             secs = f.get("duration", 0) / 1000.0
             style = {"SUCCESS": "green", "UNSTABLE": "yellow"}.get(f["result"], "red")
