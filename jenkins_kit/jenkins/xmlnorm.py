@@ -3,7 +3,8 @@
 Jenkins rewrites a job's XML whenever it saves it: `<?xml version='1.1'...?>`, `plugin="name@version"`
 attributes, XStream's indentation, `&quot;`/`&apos;` escapes, `<x></x>` vs `<x/>`. None of that is a
 change. `normalize` removes exactly that noise — XML declaration, `plugin` attributes, attribute order,
-whitespace between elements, the spelling of escapes and empty elements — and keeps everything that
+whitespace between elements, the spelling of escapes, empty elements (`<x/>` = `<x></x>` = absent, when
+they carry no attributes) — and keeps everything that
 Jenkins would load differently (element order, leaf text byte for byte, other attributes). The result
 is an indented text that diffs line by line, with multi-line leaf text (inline Jenkinsfiles) shown
 as lines of its own.
@@ -31,7 +32,7 @@ def _attr(s: str) -> str:
 def _write(el: ET.Element, depth: int, out: list[str]) -> None:
     pad = "  " * depth
     attrs = "".join(f' {k}="{_attr(v)}"' for k, v in sorted(el.attrib.items()) if k not in IGNORED_ATTRS)
-    children = list(el)
+    children = [c for c in el if not _empty_leaf(c)]
     if children:
         out.append(f"{pad}<{el.tag}{attrs}>")
         for c in children:
@@ -43,6 +44,12 @@ def _write(el: ET.Element, depth: int, out: list[str]) -> None:
         out.append(f"{pad}<{el.tag}{attrs}>{_esc(text)}</{el.tag}>")
     else:
         out.append(f"{pad}<{el.tag}{attrs}/>")
+
+
+def _empty_leaf(el: ET.Element) -> bool:
+    """`<x/>` with no attributes (other than plugin) and no text: Jenkins loads it as the default an
+    absent element gets, and XStream adds or drops such elements on save depending on plugin versions."""
+    return len(el) == 0 and not el.text and all(k in IGNORED_ATTRS for k in el.attrib)
 
 
 def parse(xml: str | bytes) -> ET.Element:
