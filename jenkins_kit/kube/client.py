@@ -79,6 +79,21 @@ def redact(obj: dict[str, Any] | None, other: dict[str, Any] | None = None) -> d
     return o
 
 
+_CACHE_DIR: list[str] = []
+
+
+def _private_cache_file() -> str:
+    import atexit
+    import shutil
+    import tempfile
+
+    if not _CACHE_DIR:
+        d = tempfile.mkdtemp(prefix="jenkins-kit-discovery-")
+        atexit.register(shutil.rmtree, d, True)
+        _CACHE_DIR.append(d)
+    return os.path.join(_CACHE_DIR[0], f"discovery-{len(os.listdir(_CACHE_DIR[0]))}.json")
+
+
 def _b64(value: str) -> str:
     return base64.b64encode(value.encode("utf-8")).decode("ascii")
 
@@ -101,7 +116,9 @@ class Kube:
         self.server = server
         self.timeout = request_timeout
         try:
-            self.dyn = DynamicClient(api_client)
+            # A private, per-process discovery cache: the library's default (a file in /tmp shared by
+            # every process talking to the same server) goes stale when CRDs come and go.
+            self.dyn = DynamicClient(api_client, cache_file=_private_cache_file())
         except Exception as e:  # discovery is the first call that reaches the server
             raise self._error(e, "connect to") from None
 
