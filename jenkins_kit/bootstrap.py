@@ -15,12 +15,19 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from jenkins_kit.config.schema import LabConfig
 from jenkins_kit.errors import ExitCode, KitError
-from jenkins_kit.kube.client import Kube, ObjectDiff, ident, is_ours, normalize, secret_manifest
+from jenkins_kit.kube.client import (
+    Kube,
+    ObjectDiff,
+    ident,
+    is_ours,
+    secret_manifest,
+)
 from jenkins_kit.kube.helm import ChartRef, Helm, parse_manifest
 from jenkins_kit.kube.placement import PlacementReport, explain
 from jenkins_kit.plan import Change, Plan, text_diff, yaml_diff
@@ -60,7 +67,7 @@ def metallb_objects(cfg: LabConfig) -> list[dict[str, Any]]:
     if m is None or not m.enabled:
         return []
     name = f"{cfg.jenkins.release}-pool"
-    meta = lambda: {"name": name, "namespace": m.namespace, "labels": _labels(cfg, "metallb")}  # noqa: E731
+    meta = lambda: {"name": name, "namespace": m.namespace, "labels": _labels(cfg, "metallb")}
     return [
         {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool", "metadata": meta(),
          "spec": {"addresses": list(m.addresses), "autoAssign": True}},
@@ -113,10 +120,8 @@ class Bootstrap:
                     return None, Change("Secret", name, "conflict", reason=f"exists without key(s) {', '.join(missing)} the chart reads", world="cluster")
                 return None, Change("Secret", name, "noop", reason="exists; password kept (jenkins-kit admin-password shows it)", world="cluster")
             password = generate_password()
-            reason = "a random admin password will be generated (jenkins-kit admin-password shows it)"
         else:
             password = resolve(a.password, namespace=ns, read_secret=self.kube.read_secret_key)
-            reason = f"admin password from {describe(a.password)}"
         m = secret_manifest(a.existing_secret, ns, {a.user_key: a.user, a.password_key: password.reveal()}, _labels(cfg, "admin"))
         return m, None
 
@@ -143,7 +148,7 @@ class Bootstrap:
 
         return render_values(self.cfg)
 
-    def plan(self) -> "BootstrapPlan":
+    def plan(self) -> BootstrapPlan:
         cfg = self.cfg
         bp = BootstrapPlan(Plan())
         self.progress("reading the cluster")
@@ -266,7 +271,7 @@ class Bootstrap:
         live_values = status.get("config") or {}
         live_version = self.helm.metadata(rel, ns).get("version")
         reasons = []
-        canon = lambda v: json.loads(json.dumps(v, sort_keys=True))  # noqa: E731
+        canon = lambda v: json.loads(json.dumps(v, sort_keys=True))
         vdiff = ""
         if canon(live_values) != canon(values):
             reasons.append("values differ")
@@ -337,7 +342,7 @@ class Bootstrap:
 
     # ------------------------------------------------------------------ apply
 
-    def apply(self, bp: "BootstrapPlan") -> list[str]:
+    def apply(self, bp: BootstrapPlan) -> list[str]:
         """Execute exactly the plan. Returns one line per change made."""
         conflicts = [c for c in bp.plan.conflicts if c.world != "jobs"]  # job conflicts are sync's business
         if conflicts:

@@ -11,8 +11,9 @@ import os
 import shutil
 import socket
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from jenkins_kit.config.schema import LabConfig
@@ -47,7 +48,7 @@ class Targets:
 
     @classmethod
     def from_config(cls, cfg: LabConfig, *, nfs: str | None = None, registry_url: str | None = None,
-                    jenkins_url: str | None = None, timeout: float = 3.0) -> "Targets":
+                    jenkins_url: str | None = None, timeout: float = 3.0) -> Targets:
         host, port = cfg.nfs.server, 2049
         if nfs:
             host, port = split_host_port(nfs, 2049)
@@ -184,7 +185,7 @@ def tcp_probe(host: str, port: int, timeout: float) -> str | None:
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return None
-    except socket.timeout:
+    except TimeoutError:
         return f"no answer within {timeout:.0f}s (firewall, or host down)"
     except ConnectionRefusedError:
         return "connection refused (nothing listens there)"

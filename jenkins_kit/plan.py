@@ -7,8 +7,9 @@ Printers live here too so every command shows changes the same way.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Literal
+from typing import Any, Literal
 
 Action = Literal["create", "update", "delete", "noop", "conflict", "skip"]
 

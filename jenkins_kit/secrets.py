@@ -14,8 +14,9 @@ import secrets as _random
 import stat
 import string
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from jenkins_kit.config.schema import SecretRef
 from jenkins_kit.errors import ExitCode, KitError
@@ -125,9 +126,8 @@ def resolve(
             raise SecretError(f"the secret file {path} does not exist", "create it (mode 0600) or fix the 'file:' reference") from None
         except (OSError, UnicodeDecodeError) as e:
             raise SecretError(f"cannot read the secret file {path}: {e.__class__.__name__}", "check its permissions and that it is UTF-8 text") from None
-        value = raw[:-1] if raw.endswith("\n") else raw
-        if value.endswith("\r"):
-            value = value[:-1]
+        value = raw.removesuffix("\n")
+        value = value.removesuffix("\r")
         if not value:
             raise SecretError(f"the secret file {path} is empty", "write the secret into it (one line)")
         if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):

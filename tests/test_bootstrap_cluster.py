@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -178,7 +177,7 @@ def test_up_on_a_fresh_cluster(kit, installed):
 def test_second_up_changes_nothing_and_plan_is_empty(kit, installed):
     conf, ns = installed["conf"], installed["ns"]
     rv = {p: kit.get(p)["metadata"]["resourceVersion"] for p in (
-        f"/api/v1/namespaces/{ns}/secrets/jenkins-admin", f"/api/v1/persistentvolumes/jk-up-home",
+        f"/api/v1/namespaces/{ns}/secrets/jenkins-admin", "/api/v1/persistentvolumes/jk-up-home",
         f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles/jenkins-agent")}
     res = kit.run("up", "-c", str(conf), "--chart", str(CHART), "--timeout", "30")
     assert res.returncode == 0, res.stdout + res.stderr
@@ -433,6 +432,7 @@ def test_metallb_pool_and_load_balancer_address(kit):
         assert "IPAddressPool jk-metallb/jenkins-lb-pool  (after MetalLB installs its CRDs)" in plan.stdout
         res, node = up_marking_running(kit, conf, ns, "jenkins-lb-0", "--metallb-chart", str(chart))
         assert res.returncode == 0, res.stdout + res.stderr
+        assert node == "m-k8s"
         assert "created IPAddressPool jk-metallb/jenkins-lb-pool" in res.stdout and "created L2Advertisement" in res.stdout
         pool = kit.get("/apis/metallb.io/v1beta1/namespaces/jk-metallb/ipaddresspools/jenkins-lb-pool")
         assert pool["spec"]["addresses"] == ["127.0.0.240-127.0.0.250"]
@@ -471,6 +471,7 @@ def test_up_syncs_jobs_then_no_secret_anywhere(kit, lab_cluster, jenkins_double)
     try:
         res, node = up_marking_running(kit, conf, ns, "jenkins-ref-0")
         assert res.returncode == 0, res.stdout + res.stderr
+        assert node == "m-k8s"
         assert "jobs: 2 created" in res.stdout, res.stdout
         s = kit.get(f"/api/v1/namespaces/{ns}/secrets/jenkins-admin")
         assert base64.b64decode(s["data"]["jenkins-admin-password"]).decode() == ADMIN_PASSWORD_REF

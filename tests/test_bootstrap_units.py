@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import pickle
 from pathlib import Path
 
@@ -18,7 +17,14 @@ from jenkins_kit.config.schema import LabConfig, SecretRef
 from jenkins_kit.kube.client import is_ours, normalize, redact, secret_manifest
 from jenkins_kit.kube.helm import ChartRef, Helm, HelmError, HelmMissing, parse_manifest
 from jenkins_kit.plan import Change, Plan
-from jenkins_kit.secrets import REDACTED, SecretError, SecretValue, generate_password, resolve, scrub
+from jenkins_kit.secrets import (
+    REDACTED,
+    SecretError,
+    SecretValue,
+    generate_password,
+    resolve,
+    scrub,
+)
 
 SECRET = "s3cr3t-Value-9d8e7f6a"
 

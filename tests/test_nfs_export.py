@@ -98,7 +98,7 @@ def test_upsert_keeps_everything_else_byte_for_byte():
     assert action == "updated"
     old_lines, new_lines = EXISTING.splitlines(), new.splitlines()
     assert len(old_lines) == len(new_lines)
-    changed = [i for i, (a, b) in enumerate(zip(old_lines, new_lines)) if a != b]
+    changed = [i for i, (a, b) in enumerate(zip(old_lines, new_lines, strict=True)) if a != b]
     assert changed == [8] and new_lines[8] == line
     again, action2 = upsert_export(new, "/nfs_shared/jenkins/", line)  # trailing slash is the same path
     assert action2 == "unchanged" and again == new
@@ -176,7 +176,6 @@ def test_bad_client_spec_is_refused_before_writing(tree, tmp_path):
 
 def test_exports_file_created_when_missing_and_exportfs_reload(tmp_path, monkeypatch):
     # An exports file in a temp dir is never treated as the live one: exportfs is not run.
-    calls = []
     fake = tmp_path / "exportfs"
     fake.write_text(f"#!/bin/sh\necho \"$@\" >> {tmp_path}/calls\n")
     fake.chmod(0o755)

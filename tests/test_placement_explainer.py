@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from jenkins_kit.kube.placement import EFFECTS, explain, judge_node, taint_str, tolerates, untolerated
+from jenkins_kit.kube.placement import (
+    EFFECTS,
+    explain,
+    judge_node,
+    taint_str,
+    tolerates,
+    untolerated,
+)
 
 CP_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
 MASTER_TAINT = {"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"}

@@ -75,7 +75,7 @@ class _Status:
         self._status: Any = None
         self._last = ""
 
-    def __enter__(self) -> "_Status":
+    def __enter__(self) -> _Status:
         if self.console.is_terminal and not self.quiet:
             self._status = self.console.status("starting", spinner="dots")
             self._status.__enter__()
@@ -90,7 +90,7 @@ class _Status:
             self.console.print(f"... {text}", markup=False, highlight=False)
         self._last = text
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._status is not None:
             self._status.__exit__(*exc)
 
@@ -224,7 +224,7 @@ def up_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_p
     if addr:
         out.print(f"Jenkins: {addr}", highlight=False)
     else:
-        out.print(f"[yellow]Jenkins address:[/] ", end="", highlight=False)
+        out.print("[yellow]Jenkins address:[/] ", end="", highlight=False)
         out.print(why, markup=False, highlight=False)
     out.print(f"Admin user: {cfg.jenkins.admin.user} (password: jenkins-kit admin-password)", highlight=False, markup=False)
     out.print(summary.get("jobs") or "jobs: not synced (--no-wait/--no-jobs); run jenkins-kit jobs apply once Jenkins answers",

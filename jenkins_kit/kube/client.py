@@ -9,8 +9,9 @@ from __future__ import annotations
 import base64
 import copy
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from jenkins_kit.errors import ExitCode, KitError
 from jenkins_kit.plan import Change, yaml_diff
@@ -125,7 +126,7 @@ class Kube:
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def connect(cls, kubeconfig: str | None = None, context: str | None = None, request_timeout: float = 30.0) -> "Kube":
+    def connect(cls, kubeconfig: str | None = None, context: str | None = None, request_timeout: float = 30.0) -> Kube:
         from kubernetes import config as kconfig
 
         path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
