@@ -413,3 +413,13 @@ def test_thousand_jobs_in_fifty_folders_is_fast(d, s):
     t0 = time.time()
     assert len(s.get(d.url + "job/folder7/api/json").json()["jobs"]) == 20
     assert time.time() - t0 < 0.2
+
+
+def test_jetty_header_sanitizing_option(jenkins_double_factory):
+    d = jenkins_double_factory(jetty_headers=True)
+    s = tok(d)
+    post_xml(s, d.url + "createItem?name=x", PIPELINE)
+    r = post_xml(s, d.url + "createItem?name=x", PIPELINE)
+    assert r.status_code == 400
+    assert r.headers["X-Error"] == "A job already exists with the name  x "
+    assert "A job already exists with the name \u2018x\u2019" in r.text  # the page keeps the real text

@@ -122,7 +122,7 @@ class JenkinsDouble:
                  executable_delay_s: float = 0.05, casc_reload_token: str | None = None,
                  casc_yaml: str | None = None, latency_ms: float = 0, error_rate: float = 0,
                  drop_rate: float = 0, unavailable_s: float = 0, seed: int | None = None,
-                 restart_s: float = 0.5, host: str = "127.0.0.1"):
+                 restart_s: float = 0.5, jetty_headers: bool = False, host: str = "127.0.0.1"):
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the Jenkins double listens on loopback only")
         self.user = user
@@ -154,6 +154,11 @@ class JenkinsDouble:
         self._ready_at = 0.0
         self._restart_until = 0.0
         self.restart_s = restart_s
+        # Jetty's HttpGenerator.putSanitisedValue writes every header char > 0xFF (and CR/LF) as
+        # a space [jetty-http HttpGenerator.java, 9.4-12.x, read via search], so a real X-Error of
+        # "A job already exists with the name ‘x’" arrives as "... name  x ".  Off by default
+        # (header values are sent as UTF-8 bytes, which other suites rely on); True = faithful.
+        self.jetty_headers = jetty_headers
         self.stats = {"dropped": 0, "errors_injected": 0, "unavailable": 0}
         self._new_instance()
 
@@ -371,12 +376,16 @@ class JenkinsDouble:
             self._ensure_session(req, resp)
         head_only = req.method == "HEAD"
         lines = [f"HTTP/1.1 {resp.status} {resp.reason}"]
-        for k, v in resp.headers:
-            lines.append(f"{k}: {v}")
+        if self.jetty_headers:
+            for k, v in resp.headers:
+                lines.append(f"{k}: " + "".join(" " if (ord(c) > 0xFF or c in "\r\n") else c for c in v))
+        else:
+            for k, v in resp.headers:
+                lines.append(f"{k}: {v}")
         lines.append(f"Content-Length: {len(resp.body)}")
         if h.close_connection:
             lines.append("Connection: close")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1" if self.jetty_headers else "utf-8")
         data = head if head_only else head + resp.body
         try:
             if drop:
