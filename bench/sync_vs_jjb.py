@@ -116,13 +116,22 @@ def client(d: ProcessDouble) -> JenkinsClient:
     return JenkinsClient(JenkinsSettings.resolve(url=d.url, user=d.user, token=d.token, env={}, timeout=60.0))
 
 
+def _cpu() -> float:
+    """CPU seconds used by this process and its finished children (JJB runs as a child)."""
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def measure(d: ProcessDouble, fn) -> dict:
     d.clear_requests()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     extra = fn() or {}
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
     reqs = d.requests()
-    return {"wall_s": round(wall, 3), "requests": len(reqs), "posts": sum(r["method"] == "POST" for r in reqs), **extra}
+    return {"wall_s": round(wall, 3), "client_cpu_s": round(cpu, 3), "requests": len(reqs),
+            "posts": sum(r["method"] == "POST" for r in reqs), **extra}
 
 
 def run_kit(n: int, folders: int, workers: int, latency: float) -> dict:
@@ -259,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
             extra = f"   floor {kv['floor_s']:.2f}s ({kv['wall_s'] / kv['floor_s']:.2f}x)" if "floor_s" in kv else ""
             print(f"{label:<14} {ks:>22}{extra}")
     r = rend
+    print("client CPU seconds (tool side; the double runs in its own process): "
+          + ", ".join(f"{k} kit {kit[k]['client_cpu_s']:.2f}" + (f" / JJB {jjb[k]['client_cpu_s']:.2f}" if jjb and k in jjb else "")
+                      for k in ("cold_create", "noop", "changed_10pct", "verify")))
     print(f"\nrender: jenkins-kit {r['kit_inprocess_ms_per_job']:.3f} ms/job in-process, {r['kit_cli_ms_per_job']:.3f} ms/job "
           f"as a CLI run; jenkins-jobs test {r['jjb_test_ms_per_job']:.3f} ms/job -> {r['ratio_jjb_over_kit_cli']}x (CLI vs CLI), "
           f"{r['ratio_jjb_over_kit_inprocess']}x (in-process)")
