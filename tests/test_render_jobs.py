@@ -188,3 +188,8 @@ def test_golden_files():
         assert sorted(have) == sorted(produced), case.name
         for rel in produced:
             assert produced[rel] == have[rel], f"{case.name}/{rel} differs from the golden file (JENKINS_KIT_REGEN_GOLDEN=1 to update)"
+
+
+def test_unknown_template_is_a_clear_error():
+    with pytest.raises(InvalidValue, match="template cannot be loaded"):
+        render_jobs(base_config([{"name": "x", "git": "https://e.com/x.git", "job": {"template": "cobol"}}]))
