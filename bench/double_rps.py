@@ -23,9 +23,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import requests  # noqa: E402
+import requests
 
-from tests.jenkins_double import JenkinsDouble  # noqa: E402
+from tests.jenkins_double import JenkinsDouble
 
 TARGET = 500.0
 JOB = ("<flow-definition><definition class='org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition'>"
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
         for i in range(a.jobs):
             folder = f"folder{i // 20}"
             if i % 20 == 0:
-                s.post(d.url + f"createItem?name={folder}", data=f"<com.cloudbees.hudson.plugins.folder.Folder/>",
+                s.post(d.url + f"createItem?name={folder}", data="<com.cloudbees.hudson.plugins.folder.Folder/>",
                        headers={"Content-Type": "text/xml"}).raise_for_status()
             s.post(d.url + f"job/{folder}/createItem?name=job{i}", data=JOB,
                    headers={"Content-Type": "text/xml"}).raise_for_status()

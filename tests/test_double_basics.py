@@ -1,7 +1,6 @@
 """Conformance tests for the Jenkins double: auth, crumbs, headers, start-up, control API, CLI."""
 from __future__ import annotations
 
-import base64
 import os
 import subprocess
 import sys

@@ -5,7 +5,6 @@ import json
 import time
 
 import pytest
-import requests
 
 from tests.test_double_basics import PIPELINE, tok
 from tests.test_double_items import PARAMS, post_xml
@@ -31,6 +30,12 @@ def s(d):
     return tok(d)
 
 
+def item_of(s, loc, suffix):
+    """The queue item JSON once its _class ends with ``suffix``, else None (for wait_for)."""
+    j = s.get(loc + "api/json").json()
+    return j if j["_class"].endswith(suffix) else None
+
+
 def qid(r):
     return int(r.headers["Location"].rstrip("/").rsplit("/", 1)[1])
 
@@ -52,8 +57,7 @@ def test_queue_lifecycle_executable_null_then_set(jenkins_double_factory):
     post_xml(s, d.url + "createItem?name=p", PIPELINE)
     r = s.post(d.url + "job/p/build")
     loc = r.headers["Location"]
-    left = wait_for(lambda: (lambda j: j if j["_class"] == "hudson.model.Queue$LeftItem" else None)(
-        s.get(loc + "api/json").json()))
+    left = wait_for(lambda: item_of(s, loc, "$LeftItem"))
     assert left["executable"] is None and left["cancelled"] is False and left["why"] is None
     assert left["url"] == f"queue/item/{qid(r)}/" and left["blocked"] is False and left["buildable"] is False
     assert left["task"] == {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob", "name": "p",
@@ -194,7 +198,7 @@ def test_executors_buildable_wait_and_blocked(jenkins_double_factory):
     s = tok(d)
     post_xml(s, d.url + "createItem?name=p", PIPELINE)
     loc = s.post(d.url + "job/p/build").headers["Location"]
-    j = wait_for(lambda: (lambda j: j if j["_class"].endswith("BuildableItem") else None)(s.get(loc + "api/json").json()))
+    j = wait_for(lambda: item_of(s, loc, "BuildableItem"))
     assert j["buildable"] is True and j["why"] == "Waiting for next available executor"
     assert "buildableStartMilliseconds" in j and j["pending"] is False
     s.post(d.url + "__double__/executors", json={"executors": 1})
@@ -206,7 +210,7 @@ def test_executors_buildable_wait_and_blocked(jenkins_double_factory):
     s.post(d.url + "job/nc/buildWithParameters?BRANCH=a")
     wait_for(lambda: s.get(d.url + "job/nc/lastBuild/api/json").status_code == 200)
     loc2 = s.post(d.url + "job/nc/buildWithParameters?BRANCH=b").headers["Location"]
-    j = wait_for(lambda: (lambda j: j if j["_class"].endswith("BlockedItem") else None)(s.get(loc2 + "api/json").json()))
+    j = wait_for(lambda: item_of(s, loc2, "BlockedItem"))
     assert j["blocked"] is True and j["why"].startswith("Build #1 is already in progress")
     wait_for(lambda: s.get(loc2 + "api/json").json().get("executable"), timeout=5)
 
@@ -215,7 +219,8 @@ def test_run_json_while_running_and_after(d, s):
     post_xml(s, d.url + "createItem?name=p", PIPELINE)
     d.set_behaviour("p", duration_ms=1000)
     s.post(d.url + "job/p/build")
-    run = wait_for(lambda: (lambda r: r.json() if r.status_code == 200 else None)(s.get(d.url + "job/p/1/api/json")))
+    wait_for(lambda: s.get(d.url + "job/p/1/api/json").status_code == 200)
+    run = s.get(d.url + "job/p/1/api/json").json()
     assert run["building"] is True and run["inProgress"] is True and run["result"] is None
     assert run["duration"] == 0 and run["executor"] is not None and run["number"] == 1 and run["id"] == "1"
     assert run["url"] == d.url + "job/p/1/" and run["queueId"] >= 1
@@ -342,7 +347,7 @@ def test_quiet_down(d, s):
     j = s.get(d.url + "api/json").json()
     assert j["quietingDown"] is True and j["quietDownReason"] == "maint"
     loc = s.post(d.url + "job/p/build").headers["Location"]
-    j = wait_for(lambda: (lambda j: j if j["_class"].endswith("BuildableItem") else None)(s.get(loc + "api/json").json()))
+    j = wait_for(lambda: item_of(s, loc, "BuildableItem"))
     assert j["why"] == "Jenkins is about to shut down"
     s.post(d.url + "cancelQuietDown")
     wait_for(lambda: s.get(loc + "api/json").json().get("executable"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-import requests
 
 from tests.test_double_basics import PIPELINE, tok
 
@@ -197,7 +196,7 @@ def test_tree_and_depth(d, s):
     assert j["jobs"][0] == {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob"}
     assert set(j) == {"_class", "jobs"}
     j = s.get(d.url + "api/json", params={"tree": "jobs[name,jobs[name,jobs[name,url]]]"}).json()
-    team = [x for x in j["jobs"] if x["name"] == "team"][0]
+    team = next(x for x in j["jobs"] if x["name"] == "team")
     assert team["jobs"][0]["jobs"][0] == {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
                                          "name": "deep", "url": d.url + "job/team/job/sub/job/deep/"}
     # slices
@@ -283,7 +282,7 @@ def test_parameters_in_job_json(d, s):
     j = s.get(d.url + "job/p/api/json").json()
     assert j["concurrentBuild"] is False
     prop = j["property"]
-    pdp = [p for p in prop if p["_class"] == "hudson.model.ParametersDefinitionProperty"][0]
+    pdp = next(p for p in prop if p["_class"] == "hudson.model.ParametersDefinitionProperty")
     defs = pdp["parameterDefinitions"]
     assert defs[0] == {"_class": "hudson.model.StringParameterDefinition",
                        "defaultParameterValue": {"_class": "hudson.model.StringParameterValue", "name": "BRANCH", "value": "main"},
@@ -395,6 +394,7 @@ def test_get_all_jobs_deeper_than_one_request(d):
 
 def test_thousand_jobs_in_fifty_folders_is_fast(d, s):
     import time
+
     from tests.jenkins_double import xmlconf
     t0 = time.time()
     for j in range(20):  # a sample over HTTP ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from .state import Build, Engine, Item, QItem, WORKFLOW_RUN, FREESTYLE_BUILD
+from .state import FREESTYLE_BUILD, WORKFLOW_RUN, Build, Engine, Item, QItem
 from .tree import Bean
 from .xmlconf import PLUGINS
 
@@ -51,7 +51,6 @@ def run_bean(b: Build) -> Bean:
 
 def _run_bean(b: Build) -> Bean:
     job = b.job
-    eng = job.engine
 
     def actions():
         acts = [cause_action(b.causes)]

@@ -5,8 +5,8 @@ import pytest
 
 from .server import JenkinsDouble
 
-FAST_DEFAULTS = dict(quiet_period=0, default_duration_ms=300, executable_delay_s=0.02,
-                     left_item_ttl=300.0, executors=2)
+FAST_DEFAULTS = {"quiet_period": 0, "default_duration_ms": 300, "executable_delay_s": 0.02,
+                     "left_item_ttl": 300.0, "executors": 2}
 
 
 @pytest.fixture

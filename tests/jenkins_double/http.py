@@ -26,8 +26,21 @@ REASONS = {
 
 
 class Request:
-    __slots__ = ("method", "raw_path", "path", "query", "headers", "body", "host", "client_ip",
-                 "segments", "trailing_slash", "_form", "body_consumed", "cookies")
+    __slots__ = (
+        "_form",
+        "body",
+        "body_consumed",
+        "client_ip",
+        "cookies",
+        "headers",
+        "host",
+        "method",
+        "path",
+        "query",
+        "raw_path",
+        "segments",
+        "trailing_slash",
+    )
 
     def __init__(self, method: str, raw_path: str, headers, body: bytes, host: str, client_ip: str):
         self.method = method
@@ -91,7 +104,7 @@ class Request:
 
     def absolute(self, path: str) -> str:
         """An absolute URL on the host the client used (Stapler sendRedirect, spec §0.4)."""
-        if path.startswith("http://") or path.startswith("https://"):
+        if path.startswith(("http://", "https://")):
             return path
         if not path.startswith("/"):
             base = self.path if self.path.endswith("/") else self.path.rsplit("/", 1)[0] + "/"
@@ -129,13 +142,13 @@ def _normalize(path: str) -> str:
         else:
             out.append(p)
     s = "/".join(out)
-    if (path.endswith("/.") or path.endswith("/..") or path.endswith("/")) and not s.endswith("/"):
+    if (path.endswith(("/.", "/..", "/"))) and not s.endswith("/"):
         s += "/"
     return s or "/"
 
 
 class Response:
-    __slots__ = ("status", "reason", "headers", "body", "session_needed")
+    __slots__ = ("body", "headers", "reason", "session_needed", "status")
 
     def __init__(self, status: int, body: bytes = b"", headers=None, reason: str | None = None):
         self.status = status
@@ -171,7 +184,7 @@ class Pages:
     # -- bodies -----------------------------------------------------------------------------
     def layout(self, status: int, title: str, content: str, extra_headers=(), session=True) -> Response:
         body = (f"<!DOCTYPE html><html><head><title>{html.escape(title)} [Jenkins]</title></head>"
-                f"<body><div id=\"main-panel\">{content}</div></body></html>").encode("utf-8")
+                f"<body><div id=\"main-panel\">{content}</div></body></html>").encode()
         r = Response(status, body, [("Content-Type", HTML_CT)] + self.layout_headers() + list(extra_headers))
         r.session_needed = session
         return r
@@ -256,8 +269,8 @@ class Pages:
             "hudson.model.Hudson.Administer": [],
         }.get(permission, ["hudson.model.Hudson.Administer"])
         h = [("X-You-Are-Authenticated-As", user),
-             ("X-You-Are-In-Group-Disabled", "JENKINS-39402: use -Dhudson.security.AccessDeniedException2"
-              ".REPORT_GROUP_HEADERS=true or use /whoAmI to diagnose"),
+             ("X-You-Are-In-Group-Disabled", ("JENKINS-39402: use -Dhudson.security.AccessDeniedException2"
+              ".REPORT_GROUP_HEADERS=true or use /whoAmI to diagnose")),
              ("X-Required-Permission", permission)]
         h += [("X-Permission-Implied-By", p) for p in implied]
         return h

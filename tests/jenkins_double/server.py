@@ -26,10 +26,20 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from typing_extensions import Self
+
 from . import beans, xmlconf
 from .http import HTML_CT, JSON_CT, TEXT_CT, Pages, Request, Response
 from .state import RESULTS, Behaviour, Build, Engine, Item, ParamValue
-from .tree import TreeSyntaxError, ByDepth, export, parse_tree, to_json_bytes, to_python_bytes, to_xml_bytes
+from .tree import (
+    ByDepth,
+    TreeSyntaxError,
+    export,
+    parse_tree,
+    to_json_bytes,
+    to_python_bytes,
+    to_xml_bytes,
+)
 
 try:  # PyYAML is only needed for the configuration-as-code endpoints
     import yaml as _yaml
@@ -62,7 +72,7 @@ def strip_notes(raw: bytes) -> bytes:
 
 
 class _Auth:
-    __slots__ = ("user", "via", "admin")
+    __slots__ = ("admin", "user", "via")
 
     def __init__(self, user: str, via: str, admin: bool):
         self.user, self.via, self.admin = user, via, admin
@@ -73,7 +83,7 @@ class _Auth:
 
 
 class _Faults:
-    __slots__ = ("latency_ms", "unavailable_until", "error_rate", "drop_rate")
+    __slots__ = ("drop_rate", "error_rate", "latency_ms", "unavailable_until")
 
     def __init__(self, latency_ms=0.0, unavailable_until=0.0, error_rate=0.0, drop_rate=0.0):
         self.latency_ms = float(latency_ms or 0)
@@ -86,7 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "Jetty"
     sys_version = ""
-    double: "JenkinsDouble" = None  # set on a subclass per double
+    double: JenkinsDouble = None  # set on a subclass per double
 
     def setup(self):
         super().setup()
@@ -172,7 +182,7 @@ class JenkinsDouble:
         self._salt = secrets.token_bytes(16)
         self._sessions: dict[str, dict] = {}
 
-    def start(self) -> "JenkinsDouble":
+    def start(self) -> JenkinsDouble:
         handler = type("Handler", (_Handler,), {"double": self})
         server = ThreadingHTTPServer((self.host, self.port), handler)
         server.daemon_threads = True
@@ -203,7 +213,7 @@ class JenkinsDouble:
             self._server = None
         self.engine.stop()
 
-    def __enter__(self) -> "JenkinsDouble":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -323,7 +333,7 @@ class JenkinsDouble:
         if req.path.startswith("/__double__/") or req.path == "/__double__":
             try:
                 resp = self._control(req)
-            except Exception:  # never kill the connection thread
+            except Exception:  # noqa: BLE001 - never kill the connection thread
                 import traceback
                 traceback.print_exc()
                 resp = Response(500, b'{"error":"internal error in the double"}', [("Content-Type", JSON_CT)])
@@ -344,7 +354,7 @@ class JenkinsDouble:
             drop = bool(f.drop_rate) and self._rng.random() < f.drop_rate
             try:
                 resp = self._process(req)
-            except Exception:  # an uncaught exception -> Oops (spec §0.3)
+            except Exception:  # noqa: BLE001 - an uncaught exception -> Oops (spec §0.3)
                 import traceback
                 traceback.print_exc()
                 resp = self.pages.oops(500)
@@ -445,7 +455,7 @@ class JenkinsDouble:
             if scheme.lower() == "basic":
                 try:
                     user, sep, secret = base64.b64decode(rest.strip(), validate=True).decode("utf-8").partition(":")
-                except Exception:
+                except Exception:  # noqa: BLE001 - any malformed header -> 401
                     return None
                 if not sep:
                     return None
@@ -499,7 +509,7 @@ class JenkinsDouble:
         try:
             data = json.loads(req.body or b"{}") if req.method in ("POST", "PUT") else {}
             if not isinstance(data, dict):
-                raise ValueError("expected a JSON object")
+                raise ValueError("expected a JSON object")  # noqa: TRY004 - answered as 400
         except ValueError as e:
             return Response(400, json.dumps({"error": str(e)}).encode(), [("Content-Type", JSON_CT)])
 
@@ -774,7 +784,7 @@ class Router:
         def div(msg):
             if msg is None:
                 return Response(200, b"<div/>", [("Content-Type", HTML_CT)])
-            return Response(200, f'<div class="error">{html.escape(msg)}</div>'.encode("utf-8"),
+            return Response(200, f'<div class="error">{html.escape(msg)}</div>'.encode(),
                             [("Content-Type", HTML_CT)])
         if not value:
             return div(None)
@@ -796,7 +806,7 @@ class Router:
         if ct is None and mode != "copy":
             return P.failure("No Content-Type header set")
         ctl = (ct or "").lower()
-        is_xml = ctl.startswith("application/xml") or ctl.startswith("text/xml")
+        is_xml = ctl.startswith(("application/xml", "text/xml"))
         name = req.param("name")
         if name is None:
             return P.failure("Query parameter 'name' is required")
@@ -1026,7 +1036,7 @@ class Router:
             return None, True
         s = raw.strip()
         mult = 1
-        if s.endswith("sec") or s.endswith("secs"):
+        if s.endswith(("sec", "secs")):
             s = s[: s.rfind("sec")].strip()
             mult = 1000
         try:
@@ -1188,8 +1198,7 @@ class Router:
             end = len(raw)
         else:
             end = raw.rfind(b"\n") + 1  # complete lines only
-            if end < start:
-                end = start
+            end = max(end, start)
             # at most 10,000 lines per call
             chunk = raw[start:end]
             if chunk.count(b"\n") > 10000:
@@ -1294,7 +1303,7 @@ class Router:
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise ValueError("Configuration must be a mapping")
+            raise ValueError("Configuration must be a mapping")  # noqa: TRY004 - a ConfiguratorException
         unknown = [k for k in data if k not in CASC_ROOTS]
         if unknown:
             raise ValueError("No configurator for the following root elements: " + ", ".join(map(str, unknown)))

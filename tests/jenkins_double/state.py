@@ -20,12 +20,12 @@ import itertools
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from .tree import Bean
 from . import xmlconf
+from .tree import Bean
 from .xmlconf import ParamDef
 
 WORKFLOW_RUN = "org.jenkinsci.plugins.workflow.job.WorkflowRun"
@@ -99,31 +99,31 @@ class ParamValue:
 class Group:
     """An ItemGroup: the root or a folder's children, keyed case-insensitively."""
 
-    __slots__ = ("items", "_sorted")
+    __slots__ = ("_sorted", "items")
 
     def __init__(self):
         self.items: dict[str, Item] = {}
         self._sorted: list[Item] | None = None
 
-    def get(self, name: str) -> "Item | None":
+    def get(self, name: str) -> Item | None:
         return self.items.get(name.lower())
 
-    def add(self, item: "Item") -> None:
+    def add(self, item: Item) -> None:
         self.items[item.name.lower()] = item
         self._sorted = None
 
-    def remove(self, item: "Item") -> None:
+    def remove(self, item: Item) -> None:
         self.items.pop(item.name.lower(), None)
         self._sorted = None
 
-    def sorted(self) -> "list[Item]":
+    def sorted(self) -> list[Item]:
         if self._sorted is None:
             self._sorted = sorted(self.items.values(), key=lambda i: i.name.lower())
         return self._sorted
 
 
 class Item:
-    def __init__(self, engine: "Engine", parent: "Item | None", name: str, config_xml: "str | bytes",
+    def __init__(self, engine: Engine, parent: Item | None, name: str, config_xml: str | bytes,
                  cfg: xmlconf.ParsedConfig, saved: bool):
         self.engine = engine
         self.parent = parent
@@ -131,7 +131,7 @@ class Item:
         # the stored config.xml, byte for byte as submitted until something calls save()
         self.config_bytes = config_xml.encode("utf-8") if isinstance(config_xml, str) else bytes(config_xml)
         self.children: Group | None = None
-        self.builds: "OrderedDict[int, Build]" = OrderedDict()
+        self.builds: OrderedDict[int, Build] = OrderedDict()
         self.next_build_number = 1
         self.hold_off = False
         self.deleted = False
@@ -200,13 +200,13 @@ class Item:
     def concurrent(self) -> bool:
         return self.cfg.concurrent
 
-    def last_build(self) -> "Build | None":
+    def last_build(self) -> Build | None:
         return next(reversed(self.builds.values()), None) if self.builds else None
 
-    def running(self) -> "list[Build]":
+    def running(self) -> list[Build]:
         return [b for b in self.builds.values() if b.result is None]
 
-    def permalink(self, name: str) -> "Build | None":
+    def permalink(self, name: str) -> Build | None:
         rev = list(reversed(self.builds.values()))
         preds = {
             "lastBuild": lambda b: True,
@@ -259,7 +259,7 @@ class Item:
 
 
 class Build:
-    def __init__(self, engine: "Engine", job: Item, number: int, qitem: "QItem",
+    def __init__(self, engine: Engine, job: Item, number: int, qitem: QItem,
                  behaviour: Behaviour, duration_ms: int):
         self.engine = engine
         self.job = job
@@ -285,7 +285,7 @@ class Build:
         else:
             for st in job.stages:
                 body.append(_note(f"{job.full_name}#{number}#{st}") +
-                            f"[Pipeline] {{ ({st})".encode("utf-8"))
+                            f"[Pipeline] {{ ({st})".encode())
         n = len(body)
         self.planned: list[tuple[float, bytes]] = [(0.0, first)]
         for i, line in enumerate(body, start=1):
@@ -346,7 +346,7 @@ class Build:
             self.materialize(now)
         for line in extra:
             self.raw += line.encode("utf-8") + b"\n"
-        self.raw += f"Finished: {result}\n".encode("utf-8")
+        self.raw += f"Finished: {result}\n".encode()
         self.result = result
         self.end = now
         self.log_closed = True
@@ -391,7 +391,7 @@ class Engine:
         self.left_item_ttl = left_item_ttl
         self.default_duration_ms = default_duration_ms
         self.executable_delay_s = executable_delay_s
-        self.queue: "OrderedDict[int, QItem]" = OrderedDict()
+        self.queue: OrderedDict[int, QItem] = OrderedDict()
         self.left: dict[int, QItem] = {}
         self._left_order: list[tuple[float, int]] = []  # heap of (left_at, id)
         self._qid = itertools.count(1)
@@ -446,7 +446,7 @@ class Engine:
                 return None
         return cur
 
-    def create_item(self, parent: Item | None, name: str, config_xml: "str | bytes",
+    def create_item(self, parent: Item | None, name: str, config_xml: str | bytes,
                     cfg: xmlconf.ParsedConfig, saved: bool) -> Item:
         item = Item(self, parent, name, config_xml, cfg, saved)
         self.group_of(parent).add(item)

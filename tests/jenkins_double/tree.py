@@ -20,7 +20,8 @@ Semantics reproduced (spec §0.2):
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from xml.sax.saxutils import escape as _xml_escape
 
 __all__ = [
@@ -48,7 +49,7 @@ class TreeSyntaxError(ValueError):
 
 
 class ByDepth:
-    __slots__ = ("n", "_next")
+    __slots__ = ("_next", "n")
 
     def __init__(self, n: int):
         self.n = n
@@ -75,7 +76,7 @@ class _Tree:
 
 
 class NamedPathPruner:
-    __slots__ = ("tree", "range", "_kids", "star")
+    __slots__ = ("_kids", "range", "star", "tree")
 
     def __init__(self, tree: _Tree):
         self.tree = tree

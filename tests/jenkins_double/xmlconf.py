@@ -101,9 +101,8 @@ class ParamDef:
         """``createValue(String)``; raises ValueError for an illegal choice (-> 500)."""
         if self.type == "BooleanParameterDefinition":
             return raw.lower() == "true"  # Boolean.parseBoolean: "true" (any case) -> True
-        if self.type == "ChoiceParameterDefinition" and self.choices is not None:
-            if raw not in self.choices:
-                raise ValueError(f"Illegal choice for parameter {self.name}: {raw}")
+        if self.type == "ChoiceParameterDefinition" and self.choices is not None and raw not in self.choices:
+            raise ValueError(f"Illegal choice for parameter {self.name}: {raw}")
         if self.trim and isinstance(raw, str):
             raw = raw.strip()
         return raw
