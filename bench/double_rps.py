@@ -70,16 +70,21 @@ def main(argv=None) -> int:
         for t in threads:
             t.start()
         barrier.wait()
+        cpu0 = _cpu_seconds(getattr(d, "pid", None))
         t0 = time.perf_counter()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - t0
+        cpu = _cpu_seconds(getattr(d, "pid", None)) - cpu0 if cpu0 is not None else None
         total = per * a.threads
         rps = total / elapsed
         where = "own process, 1 core" if a.subprocess else "in-process, shared GIL"
         print(f"jenkins double ({where}): {total} GET {a.path} over {a.threads} keep-alive connections "
               f"in {elapsed:.2f} s -> {rps:.0f} req/s (target >= {TARGET:.0f}); errors: {len(errors)}"
               + (f"; {a.jobs} jobs" if a.jobs else ""))
+        if cpu:
+            # CPU time the double's process spent: independent of how busy the machine is
+            print(f"double process CPU: {1e6 * cpu / total:.0f} us/request -> {total / cpu:.0f} req/s per core")
         return 0 if rps >= TARGET and not errors else 1
 
 
@@ -87,8 +92,21 @@ class _Remote:
     user = "admin"
     token = "bench-token"
 
-    def __init__(self, url):
+    def __init__(self, url, pid):
         self.url = url
+        self.pid = pid
+
+
+def _cpu_seconds(pid):
+    """utime + stime of a process from /proc (Linux), or None."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 @contextlib.contextmanager
@@ -106,7 +124,7 @@ def _subprocess_double():
         line = p.stdout.readline().strip()
         if not line.startswith("READY "):
             raise SystemExit(f"double did not start: {line!r}")
-        yield _Remote(line.split(" ", 1)[1])
+        yield _Remote(line.split(" ", 1)[1], p.pid)
     finally:
         p.terminate()
         p.wait(10)
