@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -330,7 +331,7 @@ def test_closed_stdout_keeps_following_and_exits_with_result(jd):
 
     jd.set_behaviour("team/app", result="UNSTABLE", duration_ms=1200, log_lines=[f"line {i}" for i in range(3000)])
     p = subprocess.run(
-        "python -m jenkins_kit build team/app -s -v | head -3; exit ${PIPESTATUS[0]}",
+        f"{sys.executable} -m jenkins_kit build team/app -s -v | head -3; exit ${{PIPESTATUS[0]}}",
         shell=True, executable="/bin/bash", env=cli_env(jd), capture_output=True, timeout=60, cwd="/",
     )
     assert p.returncode == 1, p.stderr.decode()

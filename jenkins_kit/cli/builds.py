@@ -245,7 +245,7 @@ _BUILD_HELP = """Trigger JOB (a folder path such as team/app is fine) and option
 \b
 Semantics follow `jenkins-cli build`:
   (no -s/-f/-w)  return once queued; print the queue item URL on stdout
-  -w             wait until the build starts; print its URL on stdout
+  -w             wait until the build starts; print its URL on stdout (Ctrl-C cancels it)
   -s, --wait     wait for the result and exit with it; Ctrl-C (or SIGTERM) stops the build
                  on the server (or cancels the queue item) and exits 11
   -f, --follow   as -s, but Ctrl-C leaves the build running and exits 125 (jenkins-cli's code)
@@ -319,7 +319,7 @@ def build_cmd(
                 assert queued.build is not None and queued.build.final is not None
                 return queued.build.final.exit_code
             except KeyboardInterrupt:
-                return _interrupted(out, state.get("q"), stop=sync and not follow)
+                return _interrupted(out, state.get("q"), stop=not follow)  # -s and -w: as jenkins-cli, Ctrl-C cancels
             except BuildTimeout as e:
                 q = state.get("q")
                 if sync and not follow and q is not None:

@@ -61,7 +61,7 @@ EXIT_CODE_TABLE: list[tuple[int, str, str]] = [
     (3, "NOT_BUILT", "build result"),
     (4, "ABORTED", "build result (someone or something aborted the build)"),
     (ExitCode.TIMEOUT, "TIMEOUT", "--timeout passed (with -s the build is stopped, with -f it keeps running)"),
-    (ExitCode.INTERRUPTED, "INTERRUPTED", "Ctrl-C/SIGTERM under -s: the build (or queue item) was stopped on the server"),
+    (ExitCode.INTERRUPTED, "INTERRUPTED", "Ctrl-C/SIGTERM under -s (or -w): the build (or queue item) was stopped on the server"),
     (ExitCode.CANCELLED, "CANCELLED", "the queue item was cancelled before the build started"),
     (ExitCode.NOT_FOUND, "NOT_FOUND", "job, build or queue item does not exist (or you may not see it)"),
     (ExitCode.AUTH, "AUTH", "credentials rejected (401) or permission denied (403)"),
