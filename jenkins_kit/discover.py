@@ -65,7 +65,7 @@ class Discovered:
 def _git(*args: str, cwd: str | None = None, timeout: float = _GIT_TIMEOUT) -> str:
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="true", LC_ALL="C")
     try:
-        p = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=timeout, env=env)
+        p = subprocess.run(["git", *args], cwd=cwd, check=False, capture_output=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         raise DiscoveryError(f"git {args[0]} timed out after {timeout:.0f}s") from None
     except FileNotFoundError:
@@ -90,8 +90,7 @@ def _clone_url(source: str) -> tuple[str, str]:
 def repo_name(url: str) -> str:
     """A Kubernetes/Jenkins-safe name from a URL or path: last segment, '.git' dropped, DNS-1123."""
     last = re.split(r"[/:]", url.rstrip("/"))[-1]
-    if last.endswith(".git"):
-        last = last[:-4]
+    last = last.removesuffix(".git")
     n = re.sub(r"[^a-z0-9-]+", "-", last.lower()).strip("-")
     n = re.sub(r"-{2,}", "-", n)[:63].strip("-")
     return n or "repo"

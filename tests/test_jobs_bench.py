@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.skipif(shutil.which("jenkins-jobs") is None, reason="jenkins-job-builder is not installed")
 def test_benchmark_reduced_size():
     p = subprocess.run([sys.executable, str(ROOT / "bench" / "sync_vs_jjb.py"), "--jobs", "100", "--folders", "5", "--json"],
-                       capture_output=True, text=True, timeout=600, cwd=str(ROOT))
+                       check=False, capture_output=True, text=True, timeout=600, cwd=str(ROOT))
     assert p.returncode == 0, p.stderr[-3000:]
     r = json.loads(p.stdout)
     kit, jjb = r["jenkins_kit"], r["jjb"]

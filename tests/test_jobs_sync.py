@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from jenkins_kit.jenkins.client import JenkinsClient
@@ -189,7 +187,7 @@ def test_apply_of_200_jobs_under_faults_converges(jenkins_double, retries):
         if retries == 0:
             assert rep1.failures  # with no client retries some must fail at these rates
         # one re-run finishes the rest
-        jp2, rep2 = sync(c, desired, workers=8)
+        _, rep2 = sync(c, desired, workers=8)
         assert rep2.ok, rep2.failures
         assert {o.name for o in rep2.outcomes} <= {o.name for o in rep1.failures}
         assert not plan_jobs(c, desired, verify=True).pending
@@ -236,7 +234,7 @@ def test_hostile_values_survive_the_round_trip_through_jenkins(jenkins_double):
                                                               "script_path": nasty.replace("\n", "")}},
     ]))
     with client_for(d) as c:
-        jp, rep = sync(c, desired)
+        _, rep = sync(c, desired)
         assert rep.ok, rep.failures
         live = list_items(c, 3)
         h1 = next(j for j in desired if j.name == "h1")

@@ -186,8 +186,8 @@ def test_golden_files():
                 (exp / rel).write_text(text, encoding="utf-8")
         have = {str(p.relative_to(exp)): p.read_text(encoding="utf-8") for p in exp.rglob("*") if p.is_file()}
         assert sorted(have) == sorted(produced), case.name
-        for rel in produced:
-            assert produced[rel] == have[rel], f"{case.name}/{rel} differs from the golden file (JENKINS_KIT_REGEN_GOLDEN=1 to update)"
+        for rel, text in produced.items():
+            assert text == have[rel], f"{case.name}/{rel} differs from the golden file (JENKINS_KIT_REGEN_GOLDEN=1 to update)"
 
 
 def test_unknown_template_is_a_clear_error():

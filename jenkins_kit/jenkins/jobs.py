@@ -460,7 +460,7 @@ class _Applier:
             else:
                 return Outcome(c.name, c.op or c.state, True, "", 0)
             return Outcome(c.name, c.op, True, "", n)
-        except Exception as e:  # one item's failure never stops the others
+        except Exception as e:  # noqa: BLE001 -- one item's failure never stops the others
             return Outcome(c.name, c.op, False, _msg(e))
 
 
