@@ -122,12 +122,3 @@ def test_values_xml_cannot_carry_are_rejected():
 
     with pytest.raises(InvalidValue, match="control character"):
         render_jobs(cfg)
-
-
-@settings(max_examples=500, deadline=None)
-@given(st.one_of(hostile, st.text()))
-def test_fast_groovy_filter_is_identical_to_the_escaper(s):
-    from jenkins_kit.escape import groovy_str
-    from jenkins_kit.render.jobs import fast_groovy_str
-
-    assert fast_groovy_str(s) == groovy_str(s)

@@ -30,7 +30,7 @@ def render_cmd(config_path: str, out_dir: str, as_json: bool) -> None:
     The config is validated first; if it is invalid nothing is written.
     """
     cfg = load_config(config_path)
-    bundle = render_bundle(cfg)  # everything is rendered before anything is written
+    bundle = render_bundle(cfg, base_dir=Path(config_path).parent)  # everything is rendered before anything is written
     out = Path(out_dir)
     results = write_bundle(bundle, out)
     if as_json:

@@ -9,6 +9,7 @@ from pathlib import Path
 from jenkins_kit.config.schema import LabConfig
 from jenkins_kit.render.helm_values import render_values
 from jenkins_kit.render.jcasc import render_jcasc
+from jenkins_kit.render.jobs import render_jobs
 from jenkins_kit.render.manifests import manifest_filename, render_manifests, to_yaml
 from jenkins_kit.render.nfs import export_line, host_script
 
@@ -26,7 +27,8 @@ class Bundle:
         return h.hexdigest()
 
 
-def render_bundle(cfg: LabConfig) -> Bundle:
+def render_bundle(cfg: LabConfig, base_dir: Path | None = None) -> Bundle:
+    """`base_dir` is the config file's folder: relative paths in the config (templates) resolve there."""
     files: dict[str, str] = {}
     for i, m in enumerate(render_manifests(cfg)):
         files[f"k8s/{manifest_filename(i, m)}"] = to_yaml(m)
@@ -38,7 +40,7 @@ def render_bundle(cfg: LabConfig) -> Bundle:
         f"# helm upgrade --install {cfg.jenkins.release} jenkins/jenkins --version {cfg.jenkins.chart_version}"
         f" -n {cfg.cluster.namespace} -f values.yaml\n" + to_yaml(render_values(cfg, jcasc))
     )
-    for job in _render_jobs(cfg):
+    for job in render_jobs(cfg, base_dir=base_dir):
         base = f"jobs/{job.full_name}"
         files[f"{base}/config.xml"] = job.config_xml
         if job.jenkinsfile is not None:
@@ -46,14 +48,6 @@ def render_bundle(cfg: LabConfig) -> Bundle:
     files["nfs/exports"] = export_line(cfg) + "\n"
     files["nfs/setup.sh"] = host_script(cfg)
     return Bundle(files)
-
-
-def _render_jobs(cfg: LabConfig) -> list:  # type: ignore[type-arg]
-    try:
-        from jenkins_kit.render.jobs import render_jobs
-    except ImportError:  # job rendering lands separately; the rest of the bundle stands alone
-        return []
-    return list(render_jobs(cfg))
 
 
 def write_bundle(bundle: Bundle, out: Path) -> list[tuple[str, str]]:

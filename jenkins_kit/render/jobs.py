@@ -101,34 +101,10 @@ def _norm_rel(path: str, field: str, value_path: str) -> str:
     return posixpath.normpath(path) if path else "."
 
 
-_GROOVY_SPECIAL = re.compile(r"[^\x20-\x7e]|[\\'$]")
-_GROOVY_MAP = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t", "$": "\\$"}
-
-
-def _groovy_char(m: re.Match[str]) -> str:
-    ch = m.group()
-    esc = _GROOVY_MAP.get(ch)
-    if esc is not None:
-        return esc
-    o = ord(ch)
-    if o > 0xFFFF:
-        o -= 0x10000
-        return f"\\u{0xD800 + (o >> 10):04x}\\u{0xDC00 + (o & 0x3FF):04x}"
-    return f"\\u{o:04x}"
-
-
-def fast_groovy_str(value: object) -> str:
-    """Byte-for-byte the same as `escape.groovy_str` (a property test checks), with a regex instead of a
-    per-character loop: a Jenkinsfile embeds a whole generated manifest, so this dominates render time."""
-    return "'" + _GROOVY_SPECIAL.sub(_groovy_char, str(value)) + "'"
-
-
 class _Renderer:
     def __init__(self, cfg: LabConfig, templates_dir: str | None) -> None:
         self.cfg = cfg
         self.env = template_env("job_templates", templates_dir)
-        if self.env.filters.get("groovy") is escape.groovy_str:
-            self.env.filters["groovy"] = fast_groovy_str  # identical output, see tests/test_render_jobs_hostile.py
         self._templates: dict[str, object] = {}
 
     def template(self, name: str):  # type: ignore[no-untyped-def]
