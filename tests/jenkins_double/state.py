@@ -549,6 +549,8 @@ class Engine:
         return self.executors - len(self.busy)
 
     def _free_slot(self) -> int | None:
+        if len(self.busy) >= self.executors:  # e.g. after the count was lowered
+            return None
         for i in range(max(self.executors, 0)):
             if i not in self.busy:
                 return i
