@@ -141,8 +141,10 @@ def test_password_post_needs_crumb_bound_to_session(jenkins_double):
     s2 = pw(d)
     r = s2.post(d.url + "job/app/description", data={"description": "y"}, headers={"Jenkins-Crumb": crumb})
     assert r.status_code == 403
-    # crumb as a form field works too
+    # crumb as a form field or a query parameter works too
     r = s.post(d.url + "job/app/description", data={"description": "z", "Jenkins-Crumb": crumb})
+    assert r.status_code == 204
+    r = s.post(d.url + "job/app/description", params={"Jenkins-Crumb": crumb, "description": "q"})
     assert r.status_code == 204
 
 

@@ -436,9 +436,10 @@ class JenkinsDouble:
 
     def _crumb_ok(self, req: Request, auth: _Auth) -> bool:
         crumb = req.headers.get(CRUMB_FIELD)
-        if crumb is None and req.is_form():
-            # CrumbFilter falls back to a request parameter: this consumes a urlencoded body
-            crumb = req.param(CRUMB_FIELD)
+        if crumb is None:
+            # CrumbFilter falls back to a request parameter (query string or urlencoded body);
+            # reading parameters consumes a urlencoded body (spec §2.2, §6.3 note)
+            crumb = req.param(CRUMB_FIELD) if req.is_form() else req.qparam(CRUMB_FIELD)
         if not crumb:
             return False
         sid = self._session_id(req)
