@@ -67,6 +67,11 @@ _NOTE_RE = re.compile(rb"\x1b\[8mha:[A-Za-z0-9+/=]*\x1b\[0m")
 _SCRIPT_PRINT_RE = re.compile(r"""\b(print|println)\s*\(?\s*(?:"((?:\\.|[^"\\])*)"|'((?:\\.|[^'\\])*)')\s*\)?""")
 
 
+def _eq(a: str, b: str) -> bool:
+    """Constant-time comparison that also accepts non-ASCII text."""
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
 def strip_notes(raw: bytes) -> bytes:
     return _NOTE_RE.sub(b"", raw)
 
@@ -391,7 +396,7 @@ class JenkinsDouble:
                 lines.append(f"{k}: " + "".join(" " if (ord(c) > 0xFF or c in "\r\n") else c for c in v))
         else:
             for k, v in resp.headers:
-                lines.append(f"{k}: {v}")
+                lines.append(f"{k}: " + v.replace("\r", " ").replace("\n", " "))
         lines.append(f"Content-Length: {len(resp.body)}")
         if h.close_connection:
             lines.append("Connection: close")
@@ -445,7 +450,7 @@ class JenkinsDouble:
         sid = self._session_id(req)
         if sid is None:
             return False
-        return hmac.compare_digest(crumb, self._crumb(auth.user, req.client_ip, sid))
+        return _eq(crumb, self._crumb(auth.user, req.client_ip, sid))
 
     # -- authentication ---------------------------------------------------------------------
     def _authenticate(self, req: Request) -> _Auth | None:
@@ -463,9 +468,9 @@ class JenkinsDouble:
                 u = self.users.get(user)
                 if u is None:
                     return None
-                if u.get("token") and hmac.compare_digest(secret, u["token"]):
+                if u.get("token") and _eq(secret, u["token"]):
                     return _Auth(user, "token", u["admin"])
-                if u.get("password") and hmac.compare_digest(secret, u["password"]):
+                if u.get("password") and _eq(secret, u["password"]):
                     return _Auth(user, "password", u["admin"])
                 return None
         sid = self._session_id(req)
@@ -757,7 +762,7 @@ class Router:
         req, d = self.req, self.d
         user, pw_ = req.param("j_username"), req.param("j_password")
         u = d.users.get(user or "")
-        if u is None or not u.get("password") or not hmac.compare_digest(pw_ or "", u["password"]):
+        if u is None or not u.get("password") or not _eq(pw_ or "", u["password"]):
             return self.P.redirect(req, "/loginError")
         old = d._session_id(req)
         if old:
@@ -1402,7 +1407,7 @@ class Router:
         if req.method != "POST":
             return P.require_post(req)
         tok = req.qparam("casc-reload-token")
-        if tok is None or not hmac.compare_digest(tok, d.casc_reload_token):
+        if tok is None or not _eq(tok, d.casc_reload_token):
             return P.jetty_error(401, None, req.path)
         try:
             d.casc_applied = self._casc_parse(d.casc_yaml)
