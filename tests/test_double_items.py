@@ -423,3 +423,14 @@ def test_jetty_header_sanitizing_option(jenkins_double_factory):
     assert r.status_code == 400
     assert r.headers["X-Error"] == "A job already exists with the name  x "
     assert "A job already exists with the name \u2018x\u2019" in r.text  # the page keeps the real text
+
+
+def test_all_view(d, s):
+    import jenkins
+    post_xml(s, d.url + "createItem?name=p", PIPELINE)
+    j = s.get(d.url + "view/all/api/json").json()
+    assert j["_class"] == "hudson.model.AllView" and j["name"] == "all"
+    assert [x["name"] for x in j["jobs"]] == ["p"]
+    assert s.get(d.url + "view/other/api/json").status_code == 404
+    server = jenkins.Jenkins(d.url, username=d.user, password=d.token)
+    assert [x["name"] for x in server.get_jobs(view_name="all")] == ["p"]

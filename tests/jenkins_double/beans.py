@@ -274,6 +274,19 @@ def folder_bean(f: Item) -> Bean:
     return Bean(f.java_class, props)
 
 
+def all_view_bean(eng: Engine, owner: Item | None) -> Bean:
+    """``/view/all/api/json`` (hudson.model.AllView: description, jobs, name, property, url)."""
+    group = eng.root if owner is None else owner.children
+    url = eng.root_url if owner is None else owner.url
+    return Bean("hudson.model.AllView", (
+        _p("description", 1, None),
+        _p("jobs", 1, lambda: [job_bean(c) for c in group.sorted()]),
+        _p("name", 1, "all"),
+        _p("property", 1, []),
+        _p("url", 1, url),
+    ))
+
+
 def root_bean(eng: Engine, num_executors: int) -> Bean:
     url = eng.root_url
     return Bean("hudson.model.Hudson", (

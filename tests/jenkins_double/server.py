@@ -670,9 +670,11 @@ class Router:
                 i += 2
                 continue
             if s == "view" and i + 1 < len(segs) and (cur is None or cur.is_group):
-                if segs[i + 1].lower() != "all":
+                if segs[i + 1] != "all":  # the only view: the primary AllView "all"
                     return self.P.not_found()
                 i += 2
+                if segs[i:i + 1] == ["api"] and len(segs) == i + 2:
+                    return self.api(lambda c=cur: beans.all_view_bean(self.eng, c), segs[i + 1])
                 continue
             break
         rest = segs[i:]
