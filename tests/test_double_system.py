@@ -297,3 +297,33 @@ def test_build_with_parameters_multipart(d, s):
     assert r.status_code == 201
     j = s.get(r.headers["Location"] + "api/json").json()
     assert "\nBRANCH=multi" in j["params"]
+
+
+def test_reader_role_item_permissions(d, s):
+    d.add_user("ro", token="rotok", role="reader")
+    ro = requests.Session()
+    ro.auth = ("ro", "rotok")
+    post_xml(s, d.url + "createItem?name=p", PIPELINE)
+    assert ro.get(d.url + "job/p/api/json").status_code == 200
+    cases = [
+        (ro.post(d.url + "createItem?name=x", data=PIPELINE, headers={"Content-Type": "text/xml"}), "hudson.model.Item.Create"),
+        (ro.post(d.url + "job/p/build"), "hudson.model.Item.Build"),
+        (ro.get(d.url + "job/p/config.xml"), "hudson.model.Item.ExtendedRead"),
+        (ro.post(d.url + "job/p/config.xml", data=PIPELINE), "hudson.model.Item.Configure"),
+        (ro.post(d.url + "job/p/disable"), "hudson.model.Item.Configure"),
+        (ro.delete(d.url + "job/p/"), "hudson.model.Item.Delete"),
+    ]
+    for r, perm in cases:
+        assert r.status_code == 403, perm
+        assert r.headers["X-Required-Permission"] == perm
+        assert r.headers["X-You-Are-Authenticated-As"] == "ro"
+        assert "Access Denied" in r.text
+    r = ro.post(d.url + "job/p/build")
+    assert r.raw.headers.getlist("X-Permission-Implied-By") == [
+        "hudson.security.Permission.GenericUpdate", "hudson.security.Permission.GenericWrite",
+        "hudson.model.Hudson.Administer"]
+    assert ro.get(d.url + "job/p/build").status_code == 403  # permission before 405
+    loc = s.post(d.url + "job/p/build?delay=600sec").headers["Location"]
+    qid = loc.rstrip("/").rsplit("/", 1)[1]
+    r = ro.post(d.url + f"queue/cancelItem?id={qid}")
+    assert r.status_code == 422 and f"Item for id ({qid}) is not cancellable" in r.text

@@ -164,6 +164,14 @@ class Response:
         return None
 
 
+_ADM = "hudson.model.Hudson.Administer"
+_GW = "hudson.security.Permission.GenericWrite"
+_GC = "hudson.security.Permission.GenericCreate"
+_GU = "hudson.security.Permission.GenericUpdate"
+_GD = "hudson.security.Permission.GenericDelete"
+_GCF = "hudson.security.Permission.GenericConfigure"
+
+
 class Pages:
     """Renders Jenkins/Jetty pages; bound to one double for version/session headers."""
 
@@ -267,7 +275,19 @@ class Pages:
             "hudson.model.Hudson.Manage": ["hudson.model.Hudson.Administer"],
             "hudson.model.Hudson.SystemRead": ["hudson.model.Hudson.Administer"],
             "hudson.model.Hudson.Administer": [],
-        }.get(permission, ["hudson.model.Hudson.Administer"])
+            # Item permissions and their impliedBy chains [core hudson/model/Item.java, read via
+            # search: CREATE<-Permission.CREATE, BUILD<-Permission.UPDATE, CANCEL<-BUILD,
+            # CONFIGURE<-Permission.CONFIGURE, EXTENDED_READ<-CONFIGURE, DELETE<-Permission.DELETE;
+            # the Generic* -> GenericWrite -> Administer links are from core Permission.java,
+            # Unverified]
+            "hudson.model.Item.Create": [_GC, _GW, _ADM],
+            "hudson.model.Item.Build": [_GU, _GW, _ADM],
+            "hudson.model.Item.Cancel": ["hudson.model.Item.Build", _GU, _GW, _ADM],
+            "hudson.model.Item.Configure": [_GCF, _GU, _GW, _ADM],
+            "hudson.model.Item.ExtendedRead": ["hudson.model.Item.Configure", _GCF, _GU, _GW, _ADM],
+            "hudson.model.Item.Delete": [_GD, _GW, _ADM],
+            "hudson.model.Run.Delete": [_GD, _GW, _ADM],
+        }.get(permission, [_ADM])
         h = [("X-You-Are-Authenticated-As", user),
              ("X-You-Are-In-Group-Disabled", ("JENKINS-39402: use -Dhudson.security.AccessDeniedException2"
               ".REPORT_GROUP_HEADERS=true or use /whoAmI to diagnose")),

@@ -77,10 +77,14 @@ def strip_notes(raw: bytes) -> bytes:
 
 
 class _Auth:
-    __slots__ = ("admin", "user", "via")
+    __slots__ = ("role", "user", "via")
 
-    def __init__(self, user: str, via: str, admin: bool):
-        self.user, self.via, self.admin = user, via, admin
+    def __init__(self, user: str, via: str, role: str):
+        self.user, self.via, self.role = user, via, role
+
+    @property
+    def admin(self) -> bool:
+        return self.role == "admin"
 
     @property
     def anonymous(self) -> bool:
@@ -152,8 +156,8 @@ class JenkinsDouble:
         self.casc_yaml = casc_yaml if casc_yaml is not None else "jenkins:\n  systemMessage: jenkins-double\n"
         self.casc_applied: dict = {}
         self.script_output = ""
-        # extra users: name -> {"password", "token", "admin"}
-        self.users: dict[str, dict] = {user: {"password": self.password, "token": self.token, "admin": True}}
+        # users: name -> {"password", "token", "role"}; roles: admin | developer | reader
+        self.users: dict[str, dict] = {user: {"password": self.password, "token": self.token, "role": "admin"}}
         self.engine = Engine(quiet_period=quiet_period, executors=executors,
                              left_item_ttl=left_item_ttl, default_duration_ms=default_duration_ms,
                              executable_delay_s=executable_delay_s)
@@ -256,9 +260,14 @@ class JenkinsDouble:
             self._log.clear()
 
     def add_user(self, name: str, password: str | None = None, token: str | None = None,
-                 admin: bool = False) -> None:
-        """Add a user; non-admins have Overall/Read and all Item permissions only."""
-        self.users[name] = {"password": password, "token": token, "admin": admin}
+                 admin: bool = False, role: str | None = None) -> None:
+        """Add a user.  Roles: ``admin`` (everything), ``developer`` (Overall/Read and every
+        Item permission; the default for ``admin=False``), ``reader`` (Overall/Read, Item/Read and
+        Item/Discover only)."""
+        role = role or ("admin" if admin else "developer")
+        if role not in ("admin", "developer", "reader"):
+            raise ValueError("role must be admin, developer or reader")
+        self.users[name] = {"password": password, "token": token, "role": role}
 
     def set_script_output(self, text: str) -> None:
         self.script_output = text
@@ -469,15 +478,15 @@ class JenkinsDouble:
                 if u is None:
                     return None
                 if u.get("token") and _eq(secret, u["token"]):
-                    return _Auth(user, "token", u["admin"])
+                    return _Auth(user, "token", u["role"])
                 if u.get("password") and _eq(secret, u["password"]):
-                    return _Auth(user, "password", u["admin"])
+                    return _Auth(user, "password", u["role"])
                 return None
         sid = self._session_id(req)
         if sid is not None and self._sessions[sid].get("user"):
             name = self._sessions[sid]["user"]
-            return _Auth(name, "session", self.users.get(name, {}).get("admin", False))
-        return _Auth("anonymous", "anonymous", False)
+            return _Auth(name, "session", self.users.get(name, {}).get("role", "reader"))
+        return _Auth("anonymous", "anonymous", "anonymous")
 
     def _process(self, req: Request) -> Response:
         P = self.pages
@@ -586,6 +595,14 @@ class Router:
     def need(self, permission: str) -> Response | None:
         """Admin-level permission check for authenticated users."""
         if self.auth.admin:
+            return None
+        return self.P.access_denied(self.auth.user, permission)
+
+    def item_perm(self, permission: str) -> Response | None:
+        """Item-level permission check (readers only have Item/Read and Item/Discover)."""
+        if self.auth.role in ("admin", "developer"):
+            return None
+        if permission in ("hudson.model.Item.Read", "hudson.model.Item.Discover"):
             return None
         return self.P.access_denied(self.auth.user, permission)
 
@@ -787,6 +804,9 @@ class Router:
 
     # -- items ------------------------------------------------------------------------------
     def check_job_name(self, parent: Item | None) -> Response:
+        r = self.item_perm("hudson.model.Item.Create")
+        if r:
+            return r
         value = self.req.qparam("value") or ""
 
         def div(msg):
@@ -809,6 +829,9 @@ class Router:
         req, P, eng = self.req, self.P, self.eng
         if req.method != "POST":
             return P.require_post(req)
+        r = self.item_perm("hudson.model.Item.Create")  # step 1 (spec §3.1)
+        if r:
+            return r
         ct = req.content_type
         mode = req.param("mode")
         if ct is None and mode != "copy":
@@ -878,8 +901,12 @@ class Router:
     def config_xml(self, item: Item) -> Response:
         req, P = self.req, self.P
         if req.method in ("GET", "HEAD"):
-            return Response(200, item.config_bytes, [("Content-Type", "application/xml")])
+            r = self.item_perm("hudson.model.Item.ExtendedRead")
+            return r or Response(200, item.config_bytes, [("Content-Type", "application/xml")])
         if req.method == "POST":
+            r = self.item_perm("hudson.model.Item.Configure")
+            if r:
+                return r
             try:
                 cfg = xmlconf.parse_config(req.body)
             except xmlconf.ConfigError:
@@ -898,6 +925,9 @@ class Router:
         m = req.method
         if not rest:
             if m == "DELETE":
+                r = self.item_perm("hudson.model.Item.Delete")
+                if r:
+                    return r
                 eng.delete_item(item, self.auth.user)
                 return P.empty(204)
             if m in ("GET", "HEAD"):
@@ -913,7 +943,7 @@ class Router:
         if head == "configure" and m in ("GET", "HEAD"):
             return P.layout(200, f"{item.full_name} Config", "<form name='config'></form>")
         if head == "doDelete":
-            r = self.post_only()
+            r = self.post_only() or self.item_perm("hudson.model.Item.Delete")
             if r:
                 return r
             eng.delete_item(item, self.auth.user)
@@ -922,6 +952,9 @@ class Router:
         if head == "description":
             if m in ("GET", "HEAD"):
                 return Response(200, (item.description or "").encode("utf-8"), [("Content-Type", TEXT_CT)])
+            r = self.item_perm("hudson.model.Item.Configure")
+            if r:
+                return r
             desc = req.param("description")
             if desc is None:
                 return P.jetty_error(400, None, req.path)
@@ -929,14 +962,14 @@ class Router:
             item.save()
             return P.empty(204)
         if head == "submitDescription":
-            r = self.post_only()
+            r = self.post_only() or self.item_perm("hudson.model.Item.Configure")
             if r:
                 return r
             item.description = req.param("description") or None
             item.save()
             return P.redirect(req, ".")
         if head in ("confirmRename", "doRename"):
-            r = self.post_only()
+            r = self.post_only() or self.item_perm("hudson.model.Item.Configure")
             if r:
                 return r
             return self.rename(item)
@@ -980,7 +1013,7 @@ class Router:
             if head == "build" and f.kind == "multibranch":
                 # ComputedFolder.doBuild: schedules branch indexing, 302 to previous page; not
                 # buildable -> 500 "cannot be recomputed" (spec §7.5)
-                r = self.post_only()
+                r = self.post_only() or self.item_perm("hudson.model.Item.Build")
                 if r:
                     return r
                 if f.disabled:
@@ -988,7 +1021,7 @@ class Router:
                 self.eng.indexing_requests[f.full_name] = self.eng.indexing_requests.get(f.full_name, 0) + 1
                 return P.redirect(req, req.headers.get("Referer") or ".")
             if head in ("enable", "disable") and f.kind == "multibranch":
-                r = self.post_only()
+                r = self.post_only() or self.item_perm("hudson.model.Item.Configure")
                 if r:
                     return r
                 want = head == "disable"
@@ -1013,7 +1046,7 @@ class Router:
             if head == "buildWithParameters":
                 return self.build_with_parameters(job)
             if head in ("enable", "disable"):
-                r = self.post_only()
+                r = self.post_only() or self.item_perm("hudson.model.Item.Configure")
                 if r:
                     return r
                 want = head == "disable"
@@ -1061,6 +1094,9 @@ class Router:
             if tok == job.cfg.auth_token:
                 return None, True
             return self.P.jetty_error(403, "Invalid token provided.", req.path), False
+        r = self.item_perm("hudson.model.Item.Build")
+        if r:
+            return r, False
         if req.method != "POST":
             return self.P.require_post(req), False
         return None, False
@@ -1171,14 +1207,14 @@ class Router:
         if head == "logText" and len(rest) == 2 and rest[1] in ("progressiveText", "progressiveHtml"):
             return self.progressive(b, rest[1] == "progressiveHtml", now)
         if head in ("stop", "term", "kill") and len(rest) == 1:
-            r = self.post_only()
+            r = self.post_only() or self.item_perm("hudson.model.Item.Cancel")
             if r:
                 return r
             eng.abort(b, self.auth.user, head)
             # forwardToPreviousPage: Referer or "." (spec §4.6)
             return P.redirect(req, req.headers.get("Referer") or ".")
         if head == "doDelete" and len(rest) == 1:
-            r = self.post_only()
+            r = self.post_only() or self.item_perm("hudson.model.Run.Delete")
             if r:
                 return r
             if b.result is None:
@@ -1238,6 +1274,9 @@ class Router:
                 qid = int(raw)
             except (TypeError, ValueError):
                 return P.oops(500)
+            if self.auth.role == "reader" and eng.get_queue_item(qid) is not None:
+                # no Item/Cancel -> 422 (spec §4.4)
+                return P.jetty_error(422, f"Item for id ({qid}) is not cancellable", req.path)
             res = eng.cancel(qid)
             if res == "cancelled":
                 return P.empty(204)
