@@ -197,7 +197,7 @@ def test_plan_shows_a_config_change_and_up_applies_it(kit, installed):
     ns = installed["ns"]
     conf = write_config(kit.workdir / "changed", "jk-up", session_timeout_minutes=60)
     plan = kit.run("plan", "-c", str(conf), "--chart", str(CHART), "--detailed-exitcode")
-    assert plan.returncode == 3, plan.stdout + plan.stderr
+    assert plan.returncode == 2, plan.stdout + plan.stderr
     assert "~ update   [helm] HelmRelease jk-up/jenkins" in plan.stdout
     assert "--sessionTimeout=60" in plan.stdout and "--sessionTimeout=1440" in plan.stdout
     # The JCasC fragments did not change, the cluster objects neither.

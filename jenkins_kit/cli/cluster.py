@@ -146,7 +146,8 @@ def doctor_cmd(config_path: str, kubeconfig: str | None, context: str | None, he
 @click.option("--adopt", is_flag=True, help="Plan to take over existing objects that jenkins-kit did not create.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option("--all", "show_all", is_flag=True, help="Also list what is already as desired.")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when empty, 3 when there are changes, 1 on errors.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when nothing would change, 2 when changes are pending, 1 on error (as jobs plan and terraform).")
 @click.option("--no-jobs", is_flag=True, help="Do not plan jobs (they need JENKINS_URL and credentials).")
 def plan_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_path: str | None, chart_path: str | None,
              metallb_chart_path: str | None, adopt: bool, as_json: bool, show_all: bool, detailed_exitcode: bool, no_jobs: bool) -> None:
@@ -162,7 +163,7 @@ def plan_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm
     else:
         bp.plan.print(console(), show_noop=show_all)
     if detailed_exitcode and not bp.plan.is_empty:
-        raise click.exceptions.Exit(3)
+        raise click.exceptions.Exit(2)
 
 
 # ---------------------------------------------------------------------- up
