@@ -353,7 +353,7 @@ class Bootstrap:
         for d in bp.objects:
             if d.change.action in ("create", "update"):
                 self.progress(f"{d.change.action} {d.change.kind} {d.change.name}")
-                self.kube.apply(d.obj)
+                self.kube.apply(d.obj, force=d.live is not None and not is_ours(d.live))  # foreign only with --adopt
                 done.append(f"{d.change.action}d {d.change.kind} {d.change.name}")
         if bp.metallb is not None and bp.metallb.action in ("create", "update"):
             m = self.cfg.metallb

@@ -312,7 +312,17 @@ def test_foreign_object_is_a_conflict_and_nothing_changes(kit):
         assert kit.get(f"/api/v1/persistentvolumes/{ns}-home") is None  # nothing applied
         s = kit.get(f"/api/v1/namespaces/{ns}/secrets/registry-credentials")
         assert base64.b64decode(s["data"]["password"]) == b"theirs"
+        # --adopt shows the take-over in the plan, then takes it: our label, our value.
+        plan = kit.run("plan", "-c", str(conf), "--chart", str(CHART), "--adopt")
+        assert "~ update   [cluster] Secret jk-foreign/registry-credentials  (adopt:" in plan.stdout, plan.stdout
+        assert REGISTRY_PASSWORD not in plan.stdout and "<redacted> (changed)" in plan.stdout
+        res = kit.run("up", "-c", str(conf), "--chart", str(CHART), "--no-wait", "--adopt")
+        assert res.returncode == 0, res.stdout + res.stderr
+        s = kit.get(f"/api/v1/namespaces/{ns}/secrets/registry-credentials")
+        assert base64.b64decode(s["data"]["password"]).decode() == REGISTRY_PASSWORD
+        assert s["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "jenkins-kit"
     finally:
+        kit.run("down", "-c", str(conf), "--purge", "--yes")
         kit.cluster.delete_namespace(ns)
 
 

@@ -256,3 +256,24 @@ def test_doctor_text_output_lists_fixes(tmp_path):
     assert res.exit_code == 1
     assert "fail nfs server" in res.output and "fix: on the NFS host" in res.output
     assert "0 passed" in res.output
+
+
+def test_unreachable_api_server_on_loopback(tmp_path):
+    """A kubeconfig whose server is a closed loopback port: a failure naming the server, with a fix."""
+    port = closed_port()
+    kc = tmp_path / "kubeconfig"
+    kc.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "lab",
+        "clusters": [{"name": "lab", "cluster": {"server": f"https://127.0.0.1:{port}", "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "u", "user": {"token": "not-a-real-token-1234"}}],
+        "contexts": [{"name": "lab", "context": {"cluster": "lab", "user": "u"}}],
+    }))
+    conf = tmp_path / "jenkins-kit.yaml"
+    conf.write_text(EXAMPLE.read_text())
+    res = CliRunner().invoke(cli, ["doctor", "-c", str(conf), "--kubeconfig", str(kc), "--json",
+                                   "--skip", "helm", "--skip", "nfs", "--skip", "registry", "--skip", "jenkins"])
+    assert res.exit_code == 1, res.output
+    c = json.loads(res.stdout)["checks"][0]
+    assert c["name"] == "cluster" and c["status"] == "fail"
+    assert f"127.0.0.1:{port}" in c["detail"] and "doctor" not in c["detail"] and c["fix"]
+    assert "not-a-real-token" not in res.output

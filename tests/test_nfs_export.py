@@ -220,3 +220,14 @@ def test_cli_nfs_export_json_and_errors(tmp_path):
     bad = write_config(tmp_path, clients=["300.1.1.1"])
     res4 = runner.invoke(cli, ["nfs", "export", "-c", str(bad), "--root", str(root)])
     assert res4.exit_code == 2 and "300.1.1.1" in res4.output and "Traceback" not in res4.output
+
+
+def test_chown_without_root_says_to_use_root(tmp_path, monkeypatch):
+    def denied(*a, **k):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "lchown", denied)
+    with pytest.raises(NfsError) as e:
+        export(cfg(uid=4242, gid=4242), root=tmp_path / "r")
+    assert "permission denied" in e.value.message and "as root" in e.value.hint
+    assert not (tmp_path / "r" / "etc" / "exports").exists()  # the exports file is only touched after the owner is right

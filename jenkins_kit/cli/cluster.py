@@ -66,6 +66,14 @@ def _bootstrap(cfg: Any, config_path: str, kubeconfig: str | None, context: str 
                      jobs=jobs, **kw)
 
 
+def _print_warnings() -> None:
+    from jenkins_kit.secrets import take_warnings
+
+    for w in take_warnings():
+        err_console().print(f"[yellow]warning:[/] ", end="", highlight=False)
+        err_console().print(w, markup=False, highlight=False)
+
+
 class _Status:
     """Progress on stderr: a live spinner on a terminal, plain lines otherwise (CI logs)."""
 
@@ -158,6 +166,7 @@ def plan_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm
         bs = _bootstrap(cfg, config_path, kubeconfig, context, helm_path, chart_path, metallb_chart_path, adopt, need_helm=False, progress=status,
                         jobs=not no_jobs)
         bp = bs.plan()
+    _print_warnings()
     if as_json:
         print_json(bp.plan.to_json())
     else:
@@ -191,6 +200,7 @@ def up_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_p
         bs = _bootstrap(cfg, config_path, kubeconfig, context, helm_path, chart_path, metallb_chart_path, adopt, progress=status,
                         jobs=not no_jobs)
         bp = bs.plan()
+        _print_warnings()
         if not as_json:
             if bp.plan.is_empty:
                 out.print("No changes: the cluster already matches the config.", highlight=False)

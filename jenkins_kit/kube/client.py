@@ -306,10 +306,15 @@ class Kube:
                 ch = Change(kind, name, "conflict", reason="exists but was not created by jenkins-kit (no managed-by label); "
                             "rerun with --adopt to take it over, or delete/rename it", world=world)
             return ObjectDiff(obj, live, None, ch)
-        desired = self.apply(obj, dry_run=True)
+        foreign = live is not None and not is_ours(live)
+        # Taking over an object means taking its fields from whoever set them (force), as kubectl
+        # apply --server-side --force-conflicts does; only ever with --adopt.
+        desired = self.apply(obj, dry_run=True, force=foreign)
         a, b = normalize(live), normalize(desired)
         if live is None:
             action, reason = "create", "absent"
+        elif foreign:
+            action, reason = "update", "adopt: exists without the jenkins-kit label; --adopt takes it over"
         elif a == b:
             action, reason = "noop", "up to date"
         else:
