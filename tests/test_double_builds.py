@@ -403,3 +403,20 @@ def test_crumb_bound_to_client_ip_via_forwarded_for(d):
     bad = sp.post(d.url + "job/p/description", data={"description": "a"},
                   headers={"Jenkins-Crumb": crumb, "X-Forwarded-For": "10.0.0.2"})
     assert bad.status_code == 403
+
+
+def test_log_still_open_after_result_option(jenkins_double_factory):
+    d = jenkins_double_factory(log_close_delay_s=0.8)
+    s = tok(d)
+    post_xml(s, d.url + "createItem?name=p", PIPELINE)
+    d.set_behaviour("p", duration_ms=100, log_lines=["only"])
+    s.post(d.url + "job/p/build")
+    wait_for(lambda: s.get(d.url + "job/p/1/api/json").status_code == 200
+             and s.get(d.url + "job/p/1/api/json").json()["building"] is False)
+    run = s.get(d.url + "job/p/1/api/json").json()
+    assert run["result"] == "SUCCESS"
+    r = s.get(d.url + "job/p/1/logText/progressiveText")
+    assert r.headers.get("X-More-Data") == "true" and "Finished" not in r.text
+    assert d.wait_idle(5)
+    r = s.get(d.url + "job/p/1/logText/progressiveText")
+    assert "X-More-Data" not in r.headers and r.text.endswith("Finished: SUCCESS\n")

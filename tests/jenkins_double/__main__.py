@@ -31,6 +31,8 @@ def main(argv=None) -> int:
     ap.add_argument("--build-duration-ms", type=int, default=1000)
     ap.add_argument("--casc-reload-token-env", metavar="VAR")
     ap.add_argument("--seed", type=int)
+    ap.add_argument("--log-close-delay-s", type=float, default=0.0,
+                    help="keep a finished build's log open this long before 'Finished: X'")
     ap.add_argument("--jetty-headers", action="store_true",
                     help="write header chars > 0xFF as spaces, as Jetty does (e.g. in X-Error)")
     a = ap.parse_args(argv)
@@ -52,7 +54,8 @@ def main(argv=None) -> int:
                       default_duration_ms=a.build_duration_ms,
                       casc_reload_token=secret(None, a.casc_reload_token_env),
                       latency_ms=a.latency_ms, error_rate=a.error_rate, drop_rate=a.drop_rate,
-                      unavailable_s=a.unavailable_s, seed=a.seed, jetty_headers=a.jetty_headers)
+                      unavailable_s=a.unavailable_s, seed=a.seed, jetty_headers=a.jetty_headers,
+                      log_close_delay_s=a.log_close_delay_s)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

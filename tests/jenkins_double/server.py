@@ -141,7 +141,8 @@ class JenkinsDouble:
                  executable_delay_s: float = 0.05, casc_reload_token: str | None = None,
                  casc_yaml: str | None = None, latency_ms: float = 0, error_rate: float = 0,
                  drop_rate: float = 0, unavailable_s: float = 0, seed: int | None = None,
-                 restart_s: float = 0.5, jetty_headers: bool = False, host: str = "127.0.0.1"):
+                 restart_s: float = 0.5, jetty_headers: bool = False, log_close_delay_s: float = 0.0,
+                 host: str = "127.0.0.1"):
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the Jenkins double listens on loopback only")
         self.user = user
@@ -160,7 +161,7 @@ class JenkinsDouble:
         self.users: dict[str, dict] = {user: {"password": self.password, "token": self.token, "role": "admin"}}
         self.engine = Engine(quiet_period=quiet_period, executors=executors,
                              left_item_ttl=left_item_ttl, default_duration_ms=default_duration_ms,
-                             executable_delay_s=executable_delay_s)
+                             executable_delay_s=executable_delay_s, log_close_delay_s=log_close_delay_s)
         self.pages = Pages(self)
         self._rng = random.Random(seed)
         self._faults = _Faults(latency_ms, 0, error_rate, drop_rate)
@@ -285,7 +286,8 @@ class JenkinsDouble:
         end = time.time() + timeout
         while time.time() < end:
             with self.engine.lock:
-                if not self.engine.queue and not self.engine.running and not self.engine.busy:
+                eng = self.engine
+                if not eng.queue and not eng.running and not eng.busy and not eng._closing:
                     return True
             time.sleep(0.01)
         return False

@@ -337,19 +337,26 @@ class Build:
             return line[:cut]
         return b""
 
-    def finish(self, now: float, result: str, extra: list[str] = ()) -> None:
+    def finish(self, now: float, result: str, extra: list[str] = (), close: bool = True) -> None:
         if self.result is not None:
             return
         if result != "ABORTED":
             self.materialize(float("inf"))
         else:
             self.materialize(now)
+        self.next_line = len(self.planned)
         for line in extra:
             self.raw += line.encode("utf-8") + b"\n"
-        self.raw += f"Finished: {result}\n".encode()
         self.result = result
         self.end = now
-        self.log_closed = True
+        if close:
+            self.close()
+
+    def close(self) -> None:
+        """``listener.finished(result)``: the final line, then the log is complete."""
+        if not self.log_closed:
+            self.raw += f"Finished: {self.result}\n".encode()
+            self.log_closed = True
 
 
 class QItem:
@@ -381,7 +388,8 @@ class QItem:
 class Engine:
     def __init__(self, *, quiet_period: float = 5.0, executors: int = 2,
                  left_item_ttl: float = 300.0, default_duration_ms: int = 1000,
-                 executable_delay_s: float = 0.05, root_url: str = "http://127.0.0.1/"):
+                 executable_delay_s: float = 0.05, log_close_delay_s: float = 0.0,
+                 root_url: str = "http://127.0.0.1/"):
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)
         self.root = Group()
@@ -391,6 +399,10 @@ class Engine:
         self.left_item_ttl = left_item_ttl
         self.default_duration_ms = default_duration_ms
         self.executable_delay_s = executable_delay_s
+        # WorkflowRun: result is set before listener.finished() writes "Finished: X" and closes
+        # the log, so building=false can come with X-More-Data: true for a moment (spec §4.5)
+        self.log_close_delay_s = log_close_delay_s
+        self._closing: list[tuple[float, int, Build]] = []
         self.queue: OrderedDict[int, QItem] = OrderedDict()
         self.left: dict[int, QItem] = {}
         self._left_order: list[tuple[float, int]] = []  # heap of (left_at, id)
@@ -604,6 +616,11 @@ class Engine:
             start_at = now + self.executable_delay_s
             heapq.heappush(self._pending_start, (start_at, q.id, q))
             nxt.append(start_at)
+        # logs that close after the result is set
+        while self._closing and self._closing[0][0] <= now:
+            heapq.heappop(self._closing)[2].close()
+        if self._closing:
+            nxt.append(self._closing[0][0])
         # builds started above end later
         for b in self.running.values():
             nxt.append(b.start + b.planned_s)
@@ -635,7 +652,10 @@ class Engine:
     def _finish_build(self, b: Build, now: float, result: str, extra: list[str] = ()) -> None:
         if b.result is not None:
             return
-        b.finish(now, result, extra)
+        delay = self.log_close_delay_s
+        b.finish(now, result, extra, close=delay <= 0)
+        if delay > 0:
+            heapq.heappush(self._closing, (now + delay, id(b), b))
         self.running.pop(id(b), None)
         if b.executor_slot is not None and self.busy.get(b.executor_slot) is b:
             del self.busy[b.executor_slot]
