@@ -339,9 +339,21 @@ def test_multibranch_accepted_listed_and_build_scan(d, s):
     j = s.get(d.url + "api/json").json()["jobs"][0]
     assert j == {"_class": "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject",
                  "name": "mb", "url": d.url + "job/mb/"}
+    assert s.get(d.url + "job/mb/api/json").json()["jobs"] == []  # creating does not index
     r = s.post(d.url + "job/mb/build?delay=0", allow_redirects=False)
     assert r.status_code == 302
-    assert s.get(d.url + "job/mb/api/json").json()["jobs"] == []
+    assert [j["name"] for j in s.get(d.url + "job/mb/api/json").json()["jobs"]] == ["main"]
+    assert s.post(d.url + "__double__/branches", json={"job": "mb", "branches": ["main", "feature/x"]}).status_code == 200
+    s.post(d.url + "job/mb/build")
+    jobs = s.get(d.url + "job/mb/api/json").json()["jobs"]
+    assert [j["name"] for j in jobs] == ["feature%2Fx", "main"]
+    assert jobs[0]["url"] == d.url + "job/mb/job/feature%252Fx/"
+    r = s.post(d.url + "job/mb/job/feature%252Fx/build")
+    assert r.status_code == 201
+    d.set_branches("mb", ["main"])
+    s.post(d.url + "job/mb/build")
+    assert [j["name"] for j in s.get(d.url + "job/mb/api/json").json()["jobs"]] == ["main"]
+    assert post_xml(s, d.url + "job/mb/createItem?name=x", PIPELINE).status_code == 404
 
 
 def test_check_job_name(d, s):

@@ -270,6 +270,11 @@ class JenkinsDouble:
             raise ValueError("role must be admin, developer or reader")
         self.users[name] = {"password": password, "token": token, "role": role}
 
+    def set_branches(self, multibranch: str, branches: list[str]) -> None:
+        """Branches the next indexing scan (``POST /job/<mb>/build``) of that project finds."""
+        with self.engine.lock:
+            self.engine.branches[multibranch.strip("/").lower()] = [str(b) for b in branches]
+
     def set_script_output(self, text: str) -> None:
         self.script_output = text
 
@@ -559,6 +564,9 @@ class JenkinsDouble:
                                "drop_rate": f.drop_rate,
                                "unavailable_s": max(0.0, f.unavailable_until - time.time()),
                                **self.stats})
+            elif name == "branches" and req.method == "POST":
+                self.set_branches(str(data["job"]), list(data.get("branches", [])))
+                return ok()
             elif name == "restart" and req.method == "POST":
                 self.restart(data.get("window_s"))
                 return ok()
@@ -578,7 +586,7 @@ class JenkinsDouble:
                                "running": [b.url_path for b in eng.running.values()],
                                "executors": eng.executors, "busy": len(eng.busy),
                                "jobs": sum(1 for _ in eng.iter_jobs())})
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError, KeyError) as e:
             return Response(400, json.dumps({"error": str(e)}).encode(), [("Content-Type", JSON_CT)])
         return Response(404, b'{"error":"unknown control endpoint"}', [("Content-Type", JSON_CT)])
 
@@ -1020,7 +1028,7 @@ class Router:
                     return r
                 if f.disabled:
                     return P.oops(500)
-                self.eng.indexing_requests[f.full_name] = self.eng.indexing_requests.get(f.full_name, 0) + 1
+                self.eng.index_branches(f)
                 return P.redirect(req, req.headers.get("Referer") or ".")
             if head in ("enable", "disable") and f.kind == "multibranch":
                 r = self.post_only() or self.item_perm("hudson.model.Item.Configure")

@@ -415,6 +415,7 @@ class Engine:
         self.quieting_down = False
         self.quiet_down_reason: str | None = None
         self.indexing_requests: dict[str, int] = {}
+        self.branches: dict[str, list[str]] = {}  # multibranch full name (lower) -> branch names
         self._stopped = False
         self._thread: threading.Thread | None = None
         self.name_gen = 0  # bumped on rename: invalidates cached URL paths
@@ -477,6 +478,21 @@ class Engine:
         grp = self.group_of(item.parent)
         grp.remove(item)
         self.kick()
+
+    def index_branches(self, mb: Item) -> None:
+        """A branch-indexing scan: create the branch jobs set for this project (default
+        ``main``), remove vanished ones.  Branch names with ``/`` are stored %2F-encoded
+        (spec §7.5, Unverified there)."""
+        self.indexing_requests[mb.full_name] = self.indexing_requests.get(mb.full_name, 0) + 1
+        wanted = [b.replace("/", "%2F") for b in self.branches.get(mb.full_name.lower(), ["main"])]
+        for child in list(mb.children.items.values()):
+            if child.name not in wanted:
+                self.delete_item(child, "SYSTEM")
+        for b in wanted:
+            if mb.children.get(b) is None:
+                xml = ("<flow-definition><definition class=\"org.jenkinsci.plugins.workflow.multibranch."
+                       "SCMBinder\"><scriptPath>Jenkinsfile</scriptPath></definition></flow-definition>")
+                self.create_item(mb, b, xml, xmlconf.parse_config(xml), saved=True)
 
     def iter_jobs(self):
         stack = [self.root]
