@@ -63,7 +63,7 @@ def lab_cluster():
         _unavailable(
             f"{', '.join(missing)} not built in {bin_dir}; run scripts/build-tools (cold build ~20-40 min)"
         )
-    if not find_kubectl():
+    if not find_kubectl(bin_dir):
         _unavailable("no kubectl on PATH (set JENKINS_KIT_KUBECTL)")
 
     cluster = LabCluster.start(bin_dir=bin_dir)

@@ -136,8 +136,15 @@ def missing_tools(bin_dir: Path) -> list[str]:
     return [b for b in REQUIRED_BINARIES if not os.access(bin_dir / b, os.X_OK)]
 
 
-def find_kubectl() -> str | None:
-    return os.environ.get("JENKINS_KIT_KUBECTL") or shutil.which("kubectl")
+def find_kubectl(bin_dir: Path | None = None) -> str | None:
+    """JENKINS_KIT_KUBECTL, else the kubectl built alongside the control plane (same version as
+    the server), else the machine's kubectl on PATH."""
+    override = os.environ.get("JENKINS_KIT_KUBECTL")
+    if override:
+        return override
+    if bin_dir is not None and os.access(Path(bin_dir) / "kubectl", os.X_OK):
+        return str(Path(bin_dir) / "kubectl")
+    return shutil.which("kubectl")
 
 
 def build_tools(stream=None) -> Path:
@@ -257,7 +264,7 @@ class LabCluster:
 
     @property
     def kubectl(self) -> str:
-        k = find_kubectl()
+        k = find_kubectl(self.bin_dir)
         if not k:
             raise ClusterError("no kubectl on PATH (set JENKINS_KIT_KUBECTL)")
         return k
@@ -462,7 +469,10 @@ class LabCluster:
         ):
             self.ports[name] = free_port()
         self.shim_dir.mkdir(exist_ok=True)
-        for tool, target in (("helm", self.helm), ("kubectl", find_kubectl())):
+        for tool, target in (
+            ("helm", self.helm),
+            ("kubectl", find_kubectl(self.bin_dir)),
+        ):
             link = self.shim_dir / tool
             if target and not link.exists():
                 link.symlink_to(target)
