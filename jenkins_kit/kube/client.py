@@ -299,8 +299,9 @@ class Kube:
         name = ident(obj)
         meta = obj.get("metadata") or {}
         live = self.get(obj["apiVersion"], kind, meta["name"], meta.get("namespace"))
-        if live is not None and not is_ours(live) and not adopt:
+        if live is not None and not is_ours(live) and (not adopt or kind == "Namespace"):
             if kind == "Namespace":
+                # Never adopted: purging an adopted namespace would take everything in it along.
                 ch = Change(kind, name, "noop", reason="exists, not created by jenkins-kit: used as is", world=world)
             else:
                 ch = Change(kind, name, "conflict", reason="exists but was not created by jenkins-kit (no managed-by label); "
