@@ -180,7 +180,10 @@ class Bootstrap:
         if admin_change is not None:
             bp.plan.add(admin_change)
         if cfg.metallb is not None and cfg.metallb.enabled:
-            self._plan_metallb(bp)
+            if self.helm is None:
+                bp.plan.add(Change("HelmRelease", f"{cfg.metallb.namespace}/metallb", "skip", reason="helm not available", world="helm"))
+            else:
+                self._plan_metallb(bp)
         if self.helm is None:
             bp.plan.add(Change("HelmRelease", f"{cfg.cluster.namespace}/{cfg.jenkins.release}", "skip", reason="helm not available", world="helm"))
         else:
