@@ -104,3 +104,16 @@ def test_exit_codes_distinct() -> None:
     assert len(codes) == len(set(codes))
     assert [result_exit_code(r) for r in ("SUCCESS", "UNSTABLE", "FAILURE", "NOT_BUILT", "ABORTED")] == [0, 1, 2, 3, 4]
     assert all(c >= 10 for c in codes[5:])
+
+
+def test_end_aligner_bounds_extra_polls() -> None:
+    from jenkins_kit.jenkins.console import EndAligner
+
+    now = [100.0]
+    a = EndAligner(expected_end=102.3, wall_clock=lambda: now[0])
+    assert a.adjust(1.0) == 1.0  # end not inside this interval
+    now[0] = 101.5
+    assert abs(a.adjust(1.0) - 0.85) < 1e-9  # just after the predicted end
+    now[0] = 102.35
+    assert [a.adjust(1.0) for _ in range(5)] == [0.1, 0.2, 0.4, 1.0, 1.0]  # then back to 1 s
+    assert EndAligner(None).adjust(0.5) == 0.5

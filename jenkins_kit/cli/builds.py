@@ -361,7 +361,7 @@ def _interrupted(out: _Out, q: QueuedBuild | None, *, stop: bool) -> int:
         result = None
         if q.build is not None:
             try:
-                for ev in q.build.events(deadline=Deadline(10.0)):
+                for ev in q.build.events(deadline=Deadline(10.0), watch_log=False):
                     if ev.event == "finished":
                         result = ev.fields["result"]
                         out.event(ev)
@@ -482,7 +482,7 @@ def stop_cmd(job: str, build: str, how: str | None, no_wait: bool, timeout: floa
         out.note(f"{how or 'stop'} requested for {job} #{b.number}")
         if no_wait:
             return ExitCode.OK
-        for ev in b.events(deadline=Deadline(timeout)):
+        for ev in b.events(deadline=Deadline(timeout), watch_log=False):
             if ev.event == "finished":
                 click.echo(f"{job} #{b.number}: {ev.fields['result']}")
         return ExitCode.OK

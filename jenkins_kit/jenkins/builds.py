@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from jenkins_kit.errors import ExitCode, KitError
 from jenkins_kit.jenkins import paths
-from jenkins_kit.jenkins.console import DEFAULT_POLICY, Deadline, LogChunk, PollPolicy, ProgressiveLog
+from jenkins_kit.jenkins.console import DEFAULT_POLICY, Deadline, EndAligner, LogChunk, PollPolicy, ProgressiveLog
 from jenkins_kit.jenkins.errors import NotFoundError, ServerError, ConflictError, BadRequestError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -417,26 +417,42 @@ class Build:
         )
 
     # -- waiting
-    def events(self, *, log: bool = False, deadline: Deadline | None = None, first_info: Mapping[str, Any] | None = None) -> Iterator[BuildEvent]:
-        """Yield `log` events (if `log`) and finally one `finished` event."""
+    def events(
+        self,
+        *,
+        log: bool = False,
+        deadline: Deadline | None = None,
+        first_info: Mapping[str, Any] | None = None,
+        watch_log: bool = True,
+    ) -> Iterator[BuildEvent]:
+        """Yield `log` events (if `log`) and finally one `finished` event.
+
+        The end is detected through progressiveText even when `log` is False (`watch_log`): the
+        log's activity keeps polling fast while the build writes, and the log closing is the
+        earliest end signal, so the caller returns within one poll interval of the end. The cost
+        is downloading the log once; `watch_log=False` polls `api/json` only (cheaper for huge
+        logs, but the end is then noticed up to `quiet_max` late).
+        """
         deadline = deadline or Deadline(None)
         info = dict(first_info) if first_info is not None else self.info()
         expected_end = _expected_end(info)
-        if log:
+        if (log or watch_log) and _running(info):
             for chunk in self.iter_log(deadline=deadline, expected_end=expected_end):
-                yield BuildEvent("log", {"number": self.number}, chunk.data)
+                if log:
+                    yield BuildEvent("log", {"number": self.number}, chunk.data)
             # the log closes after the result is set (§4.5), so one read normally suffices
             info = self.info()
+        elif log:
+            for chunk in self.iter_log(deadline=deadline):
+                yield BuildEvent("log", {"number": self.number}, chunk.data)
         delay: float | None = None
+        aligner = EndAligner(expected_end)
         while _running(info):
             delay = self.policy.next_quiet(delay)
-            if expected_end is not None:
-                until = expected_end - time.time()
-                if 0 < until < delay:
-                    delay, expected_end = until + 0.05, None
+            step = aligner.adjust(delay)
             if deadline.expired():
                 self._raise_timeout(deadline)
-            self._sleep(deadline.clamp(delay))
+            self._sleep(deadline.clamp(step))
             if deadline.expired():
                 self._raise_timeout(deadline)
             info = self.info()
