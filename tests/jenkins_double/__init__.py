@@ -20,7 +20,9 @@ affected by faults): ``POST /__double__/behaviour`` ``{"job", "result", "duratio
 "log_lines", "count", "executors"}``; ``POST /__double__/executors`` ``{"executors": N}``;
 ``POST|DELETE|GET /__double__/faults``; ``GET|DELETE /__double__/requests``;
 ``POST /__double__/script`` ``{"output"}``; ``POST /__double__/casc`` ``{"yaml", "reload_token"}``;
-``GET /__double__/state``.
+``POST /__double__/branches`` ``{"job", "branches"}``; ``POST /__double__/restart``
+``{"window_s"}``; ``GET /__double__/state``.  See README.md in this package for details and the
+known deviations from the spec.
 
 Default console of a build: ``Started by user <name>``, one ``[Pipeline] { (<stage>)`` line per
 ``stage('...')`` in the job's inline Jenkinsfile (or the behaviour's ``log_lines`` instead),
