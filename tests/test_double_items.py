@@ -382,6 +382,11 @@ def test_python_jenkins_items(d):
     server.disable_job("team/app")
     assert server.get_job_info("team/app")["color"] == "disabled"
     server.enable_job("team/app")
+    server.rename_job("team/app2", "team/app3")
+    assert server.job_exists("team/app3") and not server.job_exists("team/app2")
+    server.delete_job("team/app3")
+    assert not server.job_exists("team/app3")
+    server.copy_job("team/app", "team/app2")
     server.delete_job("team/app2")
     assert not server.job_exists("team/app2")
     # quirk: job_exists is case-sensitive while Jenkins is not -> JenkinsException (spec §8.2)
@@ -446,3 +451,9 @@ def test_all_view(d, s):
     assert s.get(d.url + "view/other/api/json").status_code == 404
     server = jenkins.Jenkins(d.url, username=d.user, password=d.token)
     assert [x["name"] for x in server.get_jobs(view_name="all")] == ["p"]
+
+
+def test_head_requests(d, s):
+    r = s.head(d.url + "api/json")
+    assert r.status_code == 200 and r.content == b"" and int(r.headers["Content-Length"]) > 0
+    assert s.head(d.url + "job/nope/api/json").status_code == 404
