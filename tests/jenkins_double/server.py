@@ -14,6 +14,7 @@ Request pipeline (mirrors the servlet filter order of a real controller):
 from __future__ import annotations
 
 import base64
+import collections
 import hashlib
 import hmac
 import html
@@ -166,7 +167,8 @@ class JenkinsDouble:
         self._rng = random.Random(seed)
         self._faults = _Faults(latency_ms, 0, error_rate, drop_rate)
         self._initial_unavailable_s = unavailable_s
-        self._log: list[dict] = []
+        # the request log keeps the newest 500,000 entries (bounded memory in long benchmarks)
+        self._log: collections.deque[dict] = collections.deque(maxlen=500_000)
         self._log_lock = threading.Lock()
         self._conns: set = set()
         self._server: ThreadingHTTPServer | None = None
