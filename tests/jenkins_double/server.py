@@ -307,8 +307,11 @@ class JenkinsDouble:
         self._restart_until = time.time() + (self.restart_s if window_s is None else window_s)
         self._new_instance()
         with self.engine.lock:
-            self.engine.left.clear()
-            self.engine._left_order.clear()
+            eng = self.engine
+            eng.left.clear()
+            eng._left_order.clear()
+            eng.quieting_down, eng.quiet_down_reason, eng.on_idle = False, None, None
+            eng.kick()
 
     def _apply_behaviour(self, body: dict) -> None:
         eng = self.engine
@@ -780,6 +783,16 @@ class Router:
                                 "Jenkins?</p></form>")
             if head == "reload":
                 d._ready_at = max(d._ready_at, time.time() + d.restart_s)  # HudsonIsLoading
+            elif head == "safeRestart":
+                if req.param("cancel") is not None:
+                    eng.quieting_down, eng.quiet_down_reason, eng.on_idle = False, None, None
+                    eng.kick()
+                else:
+                    # quiet down, then restart once no build is running (spec §6.4)
+                    eng.quieting_down = True
+                    eng.quiet_down_reason = req.param("message")
+                    eng.on_idle = d.restart
+                    eng.kick()
             else:
                 d.restart()
             return P.redirect(req, ".")

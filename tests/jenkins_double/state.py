@@ -415,7 +415,8 @@ class Engine:
         self.quieting_down = False
         self.quiet_down_reason: str | None = None
         self.indexing_requests: dict[str, int] = {}
-        self.branches: dict[str, list[str]] = {}  # multibranch full name (lower) -> branch names
+        self.branches: dict[str, list[str]] = {}
+        self.on_idle = None  # callback run once nothing is running (safeRestart)  # multibranch full name (lower) -> branch names
         self._stopped = False
         self._thread: threading.Thread | None = None
         self.name_gen = 0  # bumped on rename: invalidates cached URL paths
@@ -640,6 +641,10 @@ class Engine:
         # builds started above end later
         for b in self.running.values():
             nxt.append(b.start + b.planned_s)
+        if self.on_idle is not None and not self.running and not self.busy:
+            cb, self.on_idle = self.on_idle, None
+            cb()
+            nxt.append(now)  # the callback may have changed what can run: maintain again
         # 4. left items expire
         while self._left_order and self._left_order[0][0] + self.left_item_ttl <= now:
             _, qid = heapq.heappop(self._left_order)
