@@ -38,6 +38,7 @@ done
 "$GO" get -tool \
   "k8s.io/kubernetes/cmd/kube-apiserver@${K8S_VERSION}" \
   "k8s.io/kubernetes/cmd/kube-controller-manager@${K8S_VERSION}" \
-  "k8s.io/kubernetes/cmd/kube-scheduler@${K8S_VERSION}"
+  "k8s.io/kubernetes/cmd/kube-scheduler@${K8S_VERSION}" \
+  "k8s.io/kubernetes/cmd/kubectl@${K8S_VERSION}"
 "$GO" mod tidy
 echo "tools/k8s/go.mod regenerated for k8s.io/kubernetes ${K8S_VERSION}" >&2
