@@ -338,3 +338,16 @@ def test_latin1_config_roundtrip(jenkins_double):
     tok(d).post(d.url + "job/l1/disable")  # save(): re-serialized as UTF-8
     saved = tok(d).get(d.url + "job/l1/config.xml").content.decode("utf-8")
     assert saved.startswith("<?xml version='1.1' encoding='UTF-8'?>") and "caf\u00e9" in saved
+
+
+def test_csrf_protection_disabled_option(jenkins_double_factory):
+    import jenkins
+    d = jenkins_double_factory(crumbs=False)
+    s = pw(d)
+    assert s.get(d.url + "crumbIssuer/api/json").status_code == 404
+    assert s.get(d.url + "api/json").json()["useCrumbs"] is False
+    r = s.post(d.url + "createItem?name=x", data=PIPELINE, headers={"Content-Type": "text/xml"})
+    assert r.status_code == 200  # no CrumbFilter
+    server = jenkins.Jenkins(d.url, username=d.user, password=d.password)
+    server.create_job("y", PIPELINE)  # python-jenkins: crumbIssuer 404 -> no crumbs
+    assert server.job_exists("y")

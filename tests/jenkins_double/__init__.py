@@ -12,7 +12,7 @@ Spec: ``/work/shared/reference/jenkins-remote-api.md``.  Contract used by other 
 
 Constructor options: ``user, token, password, port=0, version="2.492.3", quiet_period=5.0,
 executors=2, left_item_ttl=300.0, startup_unavailable_s=0, default_duration_ms=1000,
-executable_delay_s=0.05, log_close_delay_s=0, restart_s=0.5, jetty_headers=False,
+executable_delay_s=0.05, log_close_delay_s=0, restart_s=0.5, jetty_headers=False, crumbs=True,
 casc_reload_token=None, casc_yaml=None, latency_ms, error_rate, drop_rate, unavailable_s, seed``.
 
 HTTP control API (same credentials as Jenkins; never listed; not in the request log; not

@@ -287,7 +287,7 @@ def all_view_bean(eng: Engine, owner: Item | None) -> Bean:
     ))
 
 
-def root_bean(eng: Engine, num_executors: int) -> Bean:
+def root_bean(eng: Engine, num_executors: int, use_crumbs: bool = True) -> Bean:
     url = eng.root_url
     return Bean("hudson.model.Hudson", (
         _p("assignedLabels", 1, [{"name": "built-in"}]),
@@ -304,7 +304,7 @@ def root_bean(eng: Engine, num_executors: int) -> Bean:
         _p("slaveAgentPort", 1, 50000),
         _p("unlabeledLoad", 1, Bean("jenkins.model.UnlabeledLoadStatistics", ())),
         _p("url", 1, url),
-        _p("useCrumbs", 1, True),
+        _p("useCrumbs", 1, use_crumbs),
         _p("useSecurity", 1, True),
         _p("views", 1, [_all_view(url)]),
     ))

@@ -143,7 +143,7 @@ class JenkinsDouble:
                  casc_yaml: str | None = None, latency_ms: float = 0, error_rate: float = 0,
                  drop_rate: float = 0, unavailable_s: float = 0, seed: int | None = None,
                  restart_s: float = 0.5, jetty_headers: bool = False, log_close_delay_s: float = 0.0,
-                 host: str = "127.0.0.1"):
+                 crumbs: bool = True, host: str = "127.0.0.1"):
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the Jenkins double listens on loopback only")
         self.user = user
@@ -181,6 +181,9 @@ class JenkinsDouble:
         # "A job already exists with the name ‘x’" arrives as "... name  x ".  Off by default
         # (header values are sent as UTF-8 bytes, which other suites rely on); True = faithful.
         self.jetty_headers = jetty_headers
+        # crumbs=False: as with -Dhudson.security.csrf.GlobalCrumbIssuerConfiguration
+        # .DISABLE_CSRF_PROTECTION=true: no CrumbFilter, /crumbIssuer 404, useCrumbs false (§2.1)
+        self.crumbs = crumbs
         self.stats = {"dropped": 0, "errors_injected": 0, "unavailable": 0}
         self._new_instance()
 
@@ -507,7 +510,7 @@ class JenkinsDouble:
             return P.unauthorized(req.path)
         segs = req.segments
         first = segs[0] if segs else ""
-        if req.method == "POST" and auth.via != "token":
+        if req.method == "POST" and auth.via != "token" and self.crumbs:
             # exclusions: the CasC token reload path while enabled (TokenReloadCrumbExclusion,
             # spec §6.3); the form login, which Spring's filter chain (HudsonFilter) handles
             # before CrumbFilter runs [core web.xml filter order; derived]
@@ -726,11 +729,13 @@ class Router:
             return P.not_found()
         head = rest[0]
         if head == "api" and len(rest) == 2:
-            return self.api(lambda: beans.root_bean(eng, eng.executors), rest[1])
+            return self.api(lambda: beans.root_bean(eng, eng.executors, d.crumbs), rest[1])
         if head == "createItem" and len(rest) == 1:
             return self.create_item(None)
         if head == "checkJobName" and len(rest) == 1:
             return self.check_job_name(None)
+        if head == "crumbIssuer" and not d.crumbs:
+            return P.not_found()
         if head == "crumbIssuer" and rest[1:2] == ["api"] and len(rest) == 3:
             resp_holder = Response(200)
             sid = d._ensure_session(req, resp_holder)
