@@ -1,19 +1,16 @@
 """Issue 6: the real RBAC authorizer grants the Jenkins agent ServiceAccount what the kubernetes
 plugin needs in its namespace, and nothing on secrets elsewhere (SubjectAccessReview)."""
 
-import importlib.util
-import subprocess
-import sys
 import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.cluster.rendered import find, render_available, render_lab_manifests
+
 pytestmark = pytest.mark.cluster
 
-REPO = Path(__file__).resolve().parents[1]
-LAB_CONFIG = REPO / "examples" / "lab" / "jenkins-kit.yaml"
 AGENT_SA = "jenkins-agent"
 
 # The kubernetes plugin's documented minimum for its agent namespace.
@@ -35,67 +32,23 @@ AGENT_RULES = [
 
 
 def _rendered_agent_rbac(lab_cluster, workdir):
-    """Apply the project's rendered k8s manifests if `jenkins-kit render` exists; return the agent
-    namespace, or None to fall back to the test's own RBAC."""
-    if (
-        importlib.util.find_spec("jenkins_kit.render") is None
-        or not LAB_CONFIG.exists()
-    ):
+    """Apply the project's rendered SA/Role/RoleBinding manifests when `jenkins-kit render`
+    exists; return the agent namespace, or None to fall back to the test's own RBAC."""
+    manifests = render_lab_manifests(Path(workdir) / "render")
+    if manifests is None:
         return None
-    try:
-        import yaml
-    except ImportError:
-        return None
-    out = Path(workdir) / "render"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jenkins_kit",
-            "render",
-            "--config",
-            str(LAB_CONFIG),
-            "--out",
-            str(out),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
-    )
-    manifests = sorted((out / "k8s").glob("*.yaml")) if proc.returncode == 0 else []
-    if not manifests:
-        return None
-    docs = [d for m in manifests for d in yaml.safe_load_all(m.read_text()) if d]
-    sa = next(
-        (
-            d
-            for d in docs
-            if d.get("kind") == "ServiceAccount" and d["metadata"]["name"] == AGENT_SA
-        ),
-        None,
-    )
-    if sa is None:
-        return None
+    (sa,) = find(manifests, "ServiceAccount", AGENT_SA)
     ns = sa["metadata"].get("namespace", "default")
-    for d in docs:
-        if d.get("kind") == "Namespace":
-            lab_cluster.create_namespace(d["metadata"]["name"])
-    if ns != "default":
-        lab_cluster.create_namespace(ns)
+    for d in find(manifests, "Namespace"):
+        lab_cluster.create_namespace(d["metadata"]["name"])
+    lab_cluster.create_namespace(ns)
     rbac = [
-        m
-        for m in manifests
-        if any(
-            d.get("kind") in ("ServiceAccount", "Role", "RoleBinding")
-            for d in yaml.safe_load_all(m.read_text())
-            if d
-        )
+        f
+        for f, docs in manifests.items()
+        if any(d["kind"] in ("ServiceAccount", "Role", "RoleBinding") for d in docs)
     ]
     lab_cluster.kubectl_run(
-        "apply", "--server-side", *[a for m in rbac for a in ("-f", str(m))]
+        "apply", "--server-side", *[a for f in rbac for a in ("-f", str(f))]
     )
     return ns
 
@@ -157,10 +110,12 @@ def _allowed(lab_cluster, sa_ns, verb, resource, namespace, subresource=None):
 
 
 @pytest.fixture(scope="module")
-def agent_ns(lab_cluster):
+def agent_rbac(lab_cluster):
+    source = "render"
     with tempfile.TemporaryDirectory() as tmp:
         ns = _rendered_agent_rbac(lab_cluster, tmp)
     if ns is None:
+        source = "test"
         ns = f"jenkins-agents-{uuid.uuid4().hex[:6]}"
         _own_agent_rbac(lab_cluster, ns)
     lab_cluster.wait_for(
@@ -170,7 +125,17 @@ def agent_ns(lab_cluster):
         timeout=30,
         what="agent ServiceAccount",
     )
-    return ns
+    return {"ns": ns, "source": source}
+
+
+@pytest.fixture(scope="module")
+def agent_ns(agent_rbac):
+    return agent_rbac["ns"]
+
+
+def test_agent_rbac_comes_from_the_render_step_when_it_exists(agent_rbac):
+    expected = "render" if render_available() else "test"
+    assert agent_rbac["source"] == expected
 
 
 def test_agent_can_create_pods_and_exec_in_its_namespace(lab_cluster, agent_ns):

@@ -4,6 +4,8 @@ import uuid
 
 import pytest
 
+from tests.cluster.rendered import find, render_available, render_lab_manifests
+
 pytestmark = pytest.mark.cluster
 
 
@@ -100,3 +102,31 @@ def test_nfs_pv_and_classless_pvc_reach_bound(lab_cluster):
         what="PV deletion (pv-protection controller)",
     )
     lab_cluster.delete_namespace(ns)
+
+
+@pytest.mark.skipif(
+    not render_available(), reason="no `jenkins-kit render` in this checkout"
+)
+def test_rendered_jenkins_home_pv_and_pvc_reach_bound(lab_cluster, tmp_path):
+    """The project's own rendered PV/PVC (examples/lab config) bind through the PV controller."""
+    manifests = render_lab_manifests(tmp_path / "render")
+    (pv,) = find(manifests, "PersistentVolume")
+    (pvc,) = find(manifests, "PersistentVolumeClaim")
+    assert pv["spec"].get("nfs") and pvc["spec"].get("storageClassName") == ""
+    ns = pvc["metadata"]["namespace"]
+    lab_cluster.create_namespace(ns)
+    files = [f for f, docs in manifests.items() if any(d in docs for d in (pv, pvc))]
+    lab_cluster.kubectl_run(
+        "apply", "--server-side", *[a for f in files for a in ("-f", str(f))]
+    )
+    api = lab_cluster.api
+    claim = f"/api/v1/namespaces/{ns}/persistentvolumeclaims/{pvc['metadata']['name']}"
+    bound = lab_cluster.wait_for(
+        lambda: (c := api.get(claim))["status"].get("phase") == "Bound" and c,
+        timeout=60,
+        what="rendered PVC to be Bound",
+    )
+    assert bound["spec"]["volumeName"] == pv["metadata"]["name"]
+    volume = api.get(f"/api/v1/persistentvolumes/{pv['metadata']['name']}")
+    assert volume["status"]["phase"] == "Bound"
+    assert volume["spec"]["claimRef"]["name"] == pvc["metadata"]["name"]
