@@ -16,6 +16,7 @@ from tests.test_conformance_support import (
     XML,
     Target,
     create_job,
+    loose,
     jenkins_target,
     pipeline_xml,
     sandbox,
@@ -104,8 +105,8 @@ def test_check_good_name_failures_are_400_with_x_error(jenkins_target: Target, s
     with pytest.raises(jerr.BadRequestError) as e:
         _create(c, sandbox, name)
     assert e.value.status == 400
-    assert message in e.value.server_message
-    assert message in e.value.message
+    assert loose(message) in loose(e.value.server_message)
+    assert loose(message) in loose(e.value.message)
     assert e.value.headers.get("X-Error")
 
 
@@ -125,8 +126,9 @@ def test_create_item_input_errors(jenkins_target: Target, sandbox: str) -> None:
         c.post(where, data=pipeline_xml(), headers=XML)
     with pytest.raises(jerr.BadRequestError, match="No mode given"):
         c.post(where, params={"name": "x"}, data={"foo": "bar"})
-    with pytest.raises(jerr.BadRequestError, match="No item type ‘no.such.Type’ is known"):
+    with pytest.raises(jerr.BadRequestError) as unknown:
         c.post(where, params={"name": "x"}, data={"mode": "no.such.Type"})
+    assert loose("No item type ‘no.such.Type’ is known") in loose(unknown.value.message)
     with pytest.raises(jerr.BadRequestError, match="Specify which job to copy"):
         c.post(where, params={"name": "x", "mode": "copy"})
     with pytest.raises(jerr.BadRequestError, match="No such job: ghost"):
