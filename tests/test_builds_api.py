@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 
 import pytest
 
@@ -16,7 +17,13 @@ from jenkins_kit.jenkins.builds import (
     get_build,
     trigger,
 )
-from tests.test_builds_support import client_for, create_job, job_xml, stripped, wait_for
+from tests.test_builds_support import (
+    client_for,
+    create_job,
+    job_xml,
+    stripped,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -164,7 +171,7 @@ def test_long_log_many_chunks_byte_exact(jd):
     b = trigger(jd.client, "app").wait_for_start(timeout=10)
     chunks = list(b.iter_log())
     assert len(chunks) >= 5
-    for prev, nxt in zip(chunks, chunks[1:]):
+    for prev, nxt in pairwise(chunks):
         assert nxt.start == prev.end  # the cursor is X-Text-Size, passed back as is
     streamed = b"".join(c.data for c in chunks)
     assert streamed == b.console_text()
@@ -179,7 +186,7 @@ def test_quiet_log_polls_at_most_once_per_second(jd):
     res = trigger(jd.client, "app").wait(timeout=20, on_log=lambda b: None)
     assert res.result == "SUCCESS"
     polls = [c[0] for c in t.calls if "progressiveText" in c[2]]
-    gaps = [b - a for a, b in zip(polls, polls[1:])]
+    gaps = [b - a for a, b in pairwise(polls)]
     # first line ("Started by"), then quiet: 0.1 after data, 0.25, 0.5, then 1 s steps
     assert gaps[0] < 0.2 and 0.2 < gaps[1] < 0.4 and 0.45 < gaps[2] < 0.7, gaps
     assert all(g >= 0.95 for g in gaps[3:-1]), gaps

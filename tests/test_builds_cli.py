@@ -12,8 +12,8 @@ import pytest
 from tests.test_builds_support import (
     client_for,
     create_job,
-    json_lines,
     job_xml,
+    json_lines,
     run_cli,
     start_cli,
     stripped,
@@ -77,7 +77,7 @@ def test_queued_then_cancelled_exits_12(jd):
     proc = start_cli(jd, "build", "team/app", "-s")
     item = wait_for(lambda: (jd.client.get_json("queue/api/json").get("items") or [None])[0])
     jd.client.post("queue/cancelItem", params={"id": str(item["id"])})
-    out, err = proc.communicate(timeout=20)
+    _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 12, err.decode()
     assert "was cancelled before the build started" in err.decode()
 
@@ -256,7 +256,7 @@ def _start_and_wait_following(jd, *args: str):
 def test_sigint_under_s_stops_the_build(jd):
     proc = _start_and_wait_following(jd, "-s", "-v")
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
+    _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 11, err.decode()
     assert _build_info(jd, "team/app", 1)["result"] == "ABORTED"
     assert stripped(jd.requests(), "/job/team/job/app/1/stop", "POST")
@@ -266,7 +266,7 @@ def test_sigint_under_s_stops_the_build(jd):
 def test_sigint_under_f_leaves_the_build_running(jd):
     proc = _start_and_wait_following(jd, "-f", "-v")
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
+    _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 125, err.decode()
     info = _build_info(jd, "team/app", 1)
     assert info["building"] is True and info["result"] is None
@@ -287,7 +287,7 @@ def test_sigint_under_s_while_queued_cancels_the_item(jd):
     proc = start_cli(jd, "build", "team/app", "-s")
     wait_for(lambda: stripped(jd.requests(), "/queue/item/1/api/json"))
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
+    _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 11
     assert jd.client.get_json("queue/item/1/api/json")["cancelled"] is True
     assert "cancelled queue item 1" in err.decode()
@@ -332,7 +332,7 @@ def test_closed_stdout_keeps_following_and_exits_with_result(jd):
     jd.set_behaviour("team/app", result="UNSTABLE", duration_ms=1200, log_lines=[f"line {i}" for i in range(3000)])
     p = subprocess.run(
         f"{sys.executable} -m jenkins_kit build team/app -s -v | head -3; exit ${{PIPESTATUS[0]}}",
-        shell=True, executable="/bin/bash", env=cli_env(jd), capture_output=True, timeout=60, cwd="/",
+        shell=True, executable="/bin/bash", env=cli_env(jd), capture_output=True, timeout=60, cwd="/", check=False,
     )
     assert p.returncode == 1, p.stderr.decode()
     assert p.stdout.decode().splitlines()[0] == "Started by user admin"

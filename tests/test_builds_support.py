@@ -87,6 +87,7 @@ def run_cli(double: Any, *args: str, token: str | None = None, timeout: float = 
         [sys.executable, "-m", "jenkins_kit", *args],
         env=cli_env(double, token),
         capture_output=True,
+        check=False,
         timeout=timeout,
         cwd=cwd or _EMPTY_DIR,
     )

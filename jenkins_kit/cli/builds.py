@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from jenkins_kit.cli.output import err_console
-from jenkins_kit.errors import ConfigError, ExitCode, InvalidValue, KitError
+from jenkins_kit.errors import ExitCode, KitError
 from jenkins_kit.jenkins.builds import (
     EXIT_CODE_TABLE,
     FOLLOW_DETACHED,
@@ -64,17 +64,13 @@ def _remap(e: KitError) -> KitError:
     code = getattr(e, "exit_code", ExitCode.ERROR)
     if code in _TOOL_CODES:
         return e
-    try:
-        from jenkins_kit.jenkins.errors import ConflictError, JenkinsError
-        from jenkins_kit.jenkins.settings import JenkinsSettingsError
-    except ImportError:  # pragma: no cover
-        ConflictError = JenkinsError = JenkinsSettingsError = ()  # type: ignore[assignment,misc]
+    from jenkins_kit.jenkins.errors import ConflictError, JenkinsError
     if isinstance(e, ConflictError):
         e.exit_code = NOT_BUILDABLE
-    elif isinstance(e, (ConfigError, InvalidValue, JenkinsSettingsError)) or (code == ExitCode.USAGE and not isinstance(e, JenkinsError)):
-        e.exit_code = ExitCode.INPUT
+    elif isinstance(e, JenkinsError):
+        e.exit_code = ExitCode.SERVER  # 405, unexpected answers: Jenkins did not behave as documented
     else:
-        e.exit_code = ExitCode.SERVER
+        e.exit_code = ExitCode.INPUT  # config, settings, names: something to fix on our side
     return e
 
 
@@ -232,10 +228,10 @@ def _guard(out: _Out, fn: Callable[[], int]) -> int:
         out.note("interrupted", style="yellow")
         return ExitCode.INTERRUPTED
     except KitError as e:
-        e = _remap(e)
+        _remap(e)
         if out.as_json:
             out.json({"event": "error", "exit_code": e.exit_code, "error": type(e).__name__, "message": e.message, "hint": e.hint})
-        raise e
+        raise
 
 
 # ------------------------------------------------------------------------------------------ build

@@ -32,8 +32,20 @@ from typing import TYPE_CHECKING, Any
 
 from jenkins_kit.errors import ExitCode, KitError
 from jenkins_kit.jenkins import paths
-from jenkins_kit.jenkins.console import DEFAULT_POLICY, Deadline, EndAligner, LogChunk, PollPolicy, ProgressiveLog
-from jenkins_kit.jenkins.errors import NotFoundError, ServerError, ConflictError, BadRequestError
+from jenkins_kit.jenkins.console import (
+    DEFAULT_POLICY,
+    Deadline,
+    EndAligner,
+    LogChunk,
+    PollPolicy,
+    ProgressiveLog,
+)
+from jenkins_kit.jenkins.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    ServerError,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from jenkins_kit.jenkins.client import JenkinsClient
@@ -759,7 +771,9 @@ def trigger(
         try:
             qid = paths.queue_id_from_location(location)
         except ValueError as e:
-            raise KitError(f"Jenkins answered {status} with an unexpected Location {location!r}") from e
+            err = KitError(f"Jenkins answered {status} with an unexpected Location {location!r}", "is JENKINS_URL the Jenkins root?")
+            err.exit_code = ExitCode.SERVER
+            raise err from e
         q = QueuedBuild(client, job, qid, location=location, merged=status == 303, parameters=resolved)
         already = (info.get("queueItem") or {}).get("id") if isinstance(info.get("queueItem"), Mapping) else None
         if status == 201 and already is not None and int(already) == qid:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from jenkins_kit.errors import KitError
+from jenkins_kit.errors import ExitCode, KitError
 
 if TYPE_CHECKING:  # pragma: no cover
     from jenkins_kit.jenkins.client import JenkinsClient
@@ -90,7 +90,7 @@ class LogChunk:
 
 
 class LogFollowError(KitError):
-    pass
+    exit_code = ExitCode.SERVER
 
 
 class Deadline:
