@@ -260,7 +260,7 @@ JENKINS_API_TOKEN, or the lab config -- never from the command line.
 """
 
 
-@click.command("build", cls=_Command, help=_BUILD_HELP, epilog=_exit_code_epilog())
+@click.command("build", cls=_Command, help=_BUILD_HELP, epilog=_exit_code_epilog(), short_help="Trigger JOB; -s/-f wait and exit with its result, -v streams the console.")
 @click.argument("job")
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="A build parameter (repeatable); NAME=@FILE reads the value from FILE.")
 @click.option("-s", "--wait", "sync", is_flag=True, help="Wait for the result; Ctrl-C stops the build.")
