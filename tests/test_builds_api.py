@@ -214,3 +214,17 @@ def test_finish_to_return_delay(jd):
         info = q.build.info()
         end = (info["timestamp"] + info["duration"]) / 1000.0
         assert 0 <= done - end < 0.5, (follow_log, done - end)
+
+
+def test_follow_survives_injected_500s_and_dropped_connections(jd):
+    # GETs are retried by the client; the cursor makes a repeated progressiveText read harmless
+    lines = [f"flaky {i} " + "z" * (i % 40) for i in range(1500)]
+    jd.set_behaviour("app", duration_ms=2000, log_lines=lines)
+    q = trigger(jd.client, "app")
+    jd.set_faults(error_rate=0.15, drop_rate=0.05)
+    got: list[bytes] = []
+    res = q.wait(timeout=60, on_log=got.append)
+    jd.set_faults()
+    assert res.result == "SUCCESS"
+    assert b"".join(got) == q.build.console_text()
+    assert any(r["status"] == 500 for r in jd.requests())
