@@ -30,6 +30,8 @@ class ExitCode:
     INPUT = 16  # bad parameters / arguments discovered while following a build command
     CONNECTION = 17
     PARTIAL = 18  # some items of a batch failed
+    NOT_BUILDABLE = 19  # job disabled / not buildable (409), or Jenkins scheduled nothing
+    FOLLOW_DETACHED = 125  # `build -f` interrupted: the build keeps running (jenkins-cli's code)
 
 
 class KitError(Exception):

@@ -52,11 +52,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # ---------------------------------------------------------------------------------------------
 # Exit codes. Build results mirror hudson.model.Result ordinals (jenkins-cli `build -s/-f`).
-# Tool outcomes use ExitCode 10+ (jenkins_kit/errors.py); two codes are specific to this module
-# and are proposed for errors.py: NOT_BUILDABLE and FOLLOW_DETACHED.
+# Tool outcomes use ExitCode 10+ (jenkins_kit/errors.py, the one table).
 # ---------------------------------------------------------------------------------------------
-NOT_BUILDABLE = 19  # job disabled / not buildable (409), or Jenkins scheduled nothing (302)
-FOLLOW_DETACHED = 125  # `-f` interrupted: the build keeps running (jenkins-cli BuildCommand returns 125)
+NOT_BUILDABLE = ExitCode.NOT_BUILDABLE
+FOLLOW_DETACHED = ExitCode.FOLLOW_DETACHED
 
 RESULT_EXIT_CODES: dict[str, int] = {
     "SUCCESS": ExitCode.SUCCESS,

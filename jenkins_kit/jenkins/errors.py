@@ -190,7 +190,7 @@ class MethodNotAllowedError(JenkinsError):
 class ConflictError(JenkinsError):
     """409: e.g. building a disabled job (or a copied job not saved yet)."""
 
-    exit_code = ExitCode.ERROR
+    exit_code = ExitCode.NOT_BUILDABLE
     default_hint = "the job is not buildable: enable it (jenkins-kit jobs apply, or POST .../enable); a copied job must be saved once"
 
 
