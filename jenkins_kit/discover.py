@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -79,6 +80,10 @@ def _git(*args: str, cwd: str | None = None, timeout: float = _GIT_TIMEOUT) -> s
 def _clone_url(source: str) -> tuple[str, str]:
     """(url to clone, value for the config's `git:`). Local paths become file:// so --depth applies."""
     if re.match(r"^[a-z][a-z0-9+.\-]*://", source) or re.match(r"^[\w.\-]+@[\w.\-]+:", source):
+        if "://" in source and urlsplit(source).password is not None:
+            # It would land in argv, in the printed config and in every job config.
+            raise DiscoveryError("the URL carries a password or token: clone with a credential helper or SSH key, "
+                                 "and set credentials_id for Jenkins")
         return source, source
     p = Path(source).expanduser()
     if not p.exists():
@@ -202,7 +207,7 @@ def discover_one(source: str, *, tmp_root: str | None = None) -> Discovered:
         url, value = _clone_url(source)
         with tempfile.TemporaryDirectory(prefix="jk-discover-", dir=tmp_root) as tmp:
             work = os.path.join(tmp, "repo")
-            _git("clone", "--quiet", "--depth", "1", "--no-checkout", "--no-tags", "--single-branch", url, work)
+            _git("clone", "--quiet", "--depth", "1", "--no-checkout", "--no-tags", "--single-branch", "--", url, work)
             try:
                 branch = _git("symbolic-ref", "--short", "HEAD", cwd=work).strip()
                 _git("rev-parse", "--verify", "--quiet", "HEAD", cwd=work)

@@ -96,3 +96,10 @@ def jcasc_ref(name: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
         raise ValueError(f"not a safe JCasC variable name: {name!r}")
     return "${" + name + "}"
+
+
+def helm_tpl_literal(text: str) -> str:
+    """Make text survive Helm's `tpl` unchanged: the chart renders every JCasC configScript as a Go
+    template (charts/jenkins templates/jcasc-config.yaml), where `{{` opens an action. Emitting
+    `{{` as the action `{{ "{{" }}` prints it literally; `}}` alone is plain text."""
+    return text.replace("{{", '{{ "{{" }}')

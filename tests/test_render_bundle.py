@@ -201,3 +201,32 @@ def test_hostile_text_in_jcasc_round_trips(message: str, description: str) -> No
     # The Helm values file embeds the fragments; it must still parse to the same text.
     values_text = render_bundle(cfg).files["helm/values.yaml"]
     assert yaml.safe_load(values_text)["controller"]["JCasC"]["configScripts"] == fragments
+
+
+def test_jcasc_survives_the_charts_tpl_pass(lab_cluster, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The chart renders configScripts through Helm `tpl`; user text with `{{` must reach the
+    ConfigMap byte for byte, not be executed (or break the install)."""
+    message = 'Release {{ .Release.Name }} and a lone "{{" and {{ lookup "v1" "Secret" "jenkins" "x" }}'
+    cfg = config_with(jenkins={"system_message": message})
+    fragments = render_jcasc(cfg)
+    values_file = tmp_path / "values.yaml"
+    values_file.write_text(render_bundle(cfg).files["helm/values.yaml"], encoding="utf-8")
+    chart = Path(__file__).parent / "fixtures" / "charts" / "jenkins-standin"
+    out = subprocess.run(
+        [lab_cluster.helm, "template", "jenkins", str(chart), "-n", "jenkins", "-f", str(values_file)],
+        check=True, capture_output=True, text=True, env=lab_cluster.env(),
+    ).stdout
+    maps = {
+        m["metadata"]["name"]: m for m in yaml.safe_load_all(out) if m and m.get("kind") == "ConfigMap"
+    }
+    system = maps["jenkins-jenkins-config-jenkins-kit-system"]["data"]["jenkins-kit-system.yaml"]
+    assert system == fragments["jenkins-kit-system"].rstrip("\n")
+    assert yaml.safe_load(system)["jenkins"]["systemMessage"] == message
+
+
+def test_string_parameter_without_default_renders_empty() -> None:
+    from jenkins_kit.render.jobs import render_jobs
+
+    cfg = config_with(repositories=[{"name": "app", "git": "https://e.com/a.git", "job": {"parameters": [{"name": "TARGET"}]}}])
+    xml = next(j.config_xml for j in render_jobs(cfg) if j.full_name == "app")
+    assert "<defaultValue></defaultValue>" in xml and "None" not in xml

@@ -10,6 +10,7 @@ import ipaddress
 import json
 import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -132,6 +133,13 @@ def _git_url(v: str) -> str:
         raise ValueError("must be a git URL without whitespace")
     if not (re.match(r"^(https?|git|ssh|file)://", v) or re.match(r"^[\w.\-]+@[\w.\-]+:", v) or v.startswith("/")):
         raise ValueError("must be a git URL (https://, ssh://, git://, file://, user@host:path) or an absolute path")
+    if "://" in v:
+        parts = urlsplit(v)
+        if parts.password is not None:
+            raise ValueError(
+                "must not carry a password or token: it would be written into job configs and Jenkinsfiles; "
+                "use credentials_id (a Jenkins credential) instead"
+            )
     return v
 
 
@@ -356,6 +364,8 @@ class Parameter(_Model):
             raise located(("choices",), "'choices' is only valid with type: choice")
         if self.type == "boolean" and self.default is not None and not isinstance(self.default, bool):
             raise located(("default",), "a boolean parameter's default must be true or false")
+        if self.type != "boolean" and isinstance(self.default, bool):
+            raise located(("default",), f"a {self.type} parameter's default must be text; quote it ('true')")
         return self
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from jenkins_kit.config.schema import LabConfig
+from jenkins_kit.escape import helm_tpl_literal
 from jenkins_kit.render.jcasc import render_jcasc, secret_mounts
 
 CONTROL_PLANE_TAINTS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
@@ -49,7 +50,8 @@ def render_values(cfg: LabConfig, jcasc: dict[str, str] | None = None) -> dict[s
         "JCasC": {
             "defaultConfig": False,
             "configUrls": [],
-            "configScripts": dict(jcasc if jcasc is not None else render_jcasc(cfg)),
+            # The chart passes each script through Helm `tpl`: keep user text literal there.
+            "configScripts": {k: helm_tpl_literal(v) for k, v in (jcasc if jcasc is not None else render_jcasc(cfg)).items()},
         },
         "sidecars": {"configAutoReload": {"enabled": True}},
     }
