@@ -31,7 +31,7 @@ from jenkins_kit.kube.client import (
 from jenkins_kit.kube.helm import ChartRef, Helm, parse_manifest
 from jenkins_kit.kube.placement import PlacementReport, explain
 from jenkins_kit.plan import Change, Plan, text_diff, yaml_diff
-from jenkins_kit.secrets import SecretValue, describe, generate_password, resolve
+from jenkins_kit.secrets import SecretValue, describe, generate_password, redact_casc_text, redact_values, resolve
 
 METALLB_REPO = "https://metallb.github.io/metallb"
 CONTROLLER_COMPONENT = "jenkins-controller"
@@ -283,7 +283,8 @@ class Bootstrap:
             # configScripts are shown per fragment (world jcasc) rather than twice.
             for v in (lv, dv):
                 (v.get("controller") or {}).get("JCasC", {}).pop("configScripts", None)
-            vdiff = yaml_diff(lv, dv, "values")
+            # A release installed by hand may carry literal passwords jenkins-kit never resolved.
+            vdiff = yaml_diff(redact_values(lv), redact_values(dv), "values")
         want_version = self._chart_version()
         if want_version and live_version != want_version:
             reasons.append(f"chart {live_version} -> {want_version}")
@@ -307,6 +308,11 @@ class Bootstrap:
         live_scripts = ((live_values.get("controller") or {}).get("JCasC") or {}).get("configScripts") or {}
         for key in sorted(set(live_scripts) | set(desired_scripts)):
             a, b = live_scripts.get(key), desired_scripts.get(key)
+            if a != b:  # compare the real texts, show masked ones
+                a = redact_casc_text(a) if isinstance(a, str) else a
+                b = redact_casc_text(b) if isinstance(b, str) else b
+                if a == b:
+                    b = b + "\n# (a secret value differs)"
             if a == b:
                 bp.plan.add(Change("JCasC", key, "noop", reason="unchanged", world="jcasc"))
             elif a is None:
@@ -593,9 +599,14 @@ class Bootstrap:
 
 
 def _redact_manifest(obj: dict[str, Any] | None) -> dict[str, Any] | None:
-    if obj is None or obj.get("kind") != "Secret":
+    """Secrets lose their values; ConfigMaps (the chart's JCasC files) lose literal secret values."""
+    if obj is None or obj.get("kind") not in ("Secret", "ConfigMap"):
         return obj
     o = dict(obj)
+    if obj["kind"] == "ConfigMap":
+        if isinstance(o.get("data"), dict):
+            o["data"] = {k: redact_casc_text(v) if isinstance(v, str) else v for k, v in o["data"].items()}
+        return o
     for f in ("data", "stringData"):
         if isinstance(o.get(f), dict):
             o[f] = {k: "<redacted>" for k in o[f]}

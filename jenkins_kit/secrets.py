@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets as _random
 import stat
 import string
@@ -172,3 +173,54 @@ def take_warnings() -> list[str]:
     out = list(_warnings)
     _warnings.clear()
     return out
+
+
+# Keys whose values are secrets in Helm values and JCasC (by name: a release we did not install, or
+# JCasC edited by hand, may hold values jenkins-kit never resolved, so `scrub` cannot know them).
+_SECRET_KEY = re.compile(r"(password|passwd|token|secret|apikey|api_key|privatekey|private_key)$", re.IGNORECASE)
+_NOT_SECRET_KEYS = {"existingsecret", "createsecret", "additionalexistingsecrets", "secretname"}
+_REFERENCE = re.compile(r"""^\s*["']?\$\{[^}]*\}["']?\s*$""")
+REDACTED = "<redacted>"
+
+
+def _is_secret_key(key: object) -> bool:
+    k = str(key)
+    return k.lower() not in _NOT_SECRET_KEYS and bool(_SECRET_KEY.search(k))
+
+
+def redact_values(obj: Any, _under: str = "") -> Any:
+    """A copy of Helm values with secret-looking values masked (`${...}` references are kept).
+
+    `additionalSecrets[].value` is masked too: the chart turns those entries into Secrets.
+    """
+    if isinstance(obj, dict):
+        out: dict[Any, Any] = {}
+        for k, v in obj.items():
+            if (_is_secret_key(k) or (_under == "additionalSecrets" and k == "value")) and v not in (None, "") \
+                    and not (isinstance(v, str) and _REFERENCE.match(v)) and not isinstance(v, (dict, list)):
+                out[k] = REDACTED
+            elif k == "configScripts" and isinstance(v, dict):
+                out[k] = {name: redact_casc_text(text) if isinstance(text, str) else text for name, text in v.items()}
+            else:
+                out[k] = redact_values(v, str(k))
+        return out
+    if isinstance(obj, list):
+        return [redact_values(v, _under) for v in obj]
+    return obj
+
+
+_CASC_SECRET_LINE = re.compile(
+    r"""^(?P<lead>\s*(?:-\s*)?["']?(?P<key>[A-Za-z_][\w.-]*)["']?\s*:[ \t]*)(?P<value>\S.*?)\s*$""", re.MULTILINE
+)
+
+
+def redact_casc_text(text: str) -> str:
+    """JCasC YAML text with literal secret values masked; `${...}` references stay readable."""
+
+    def sub(m: re.Match[str]) -> str:
+        value = m.group("value")
+        if not _is_secret_key(m.group("key")) or _REFERENCE.match(value) or value in ("|", ">", "|-", ">-", "{}", "[]"):
+            return m.group(0)
+        return m.group("lead") + REDACTED
+
+    return _CASC_SECRET_LINE.sub(sub, text)

@@ -468,6 +468,25 @@ def test_metallb_pool_and_load_balancer_address(kit):
 # ---------------------------------------------------------------------- referenced admin password + the scan (last)
 
 
+def test_plan_masks_literal_passwords_of_a_release_installed_by_hand(kit, tmp_path):
+    """A release installed the old way (`--set controller.admin.password=...`) holds a value that
+    jenkins-kit never resolved; plan's values and JCasC diffs must still not show it."""
+    ns = "jk-byhand"
+    literal = "Hunter2-LivePassw0rd-by-hand"
+    casc = "jenkins:\n  securityRealm:\n    local:\n      users:\n        - id: admin\n          password: " + literal + "\n"
+    values = tmp_path / "byhand.yaml"
+    values.write_text(yaml.safe_dump({"controller": {"admin": {"createSecret": True, "password": literal},
+                                                     "JCasC": {"configScripts": {"jenkins-kit-system": casc}}}}))
+    subprocess.run([str(kit.cluster.helm), "upgrade", "--install", "jenkins", str(CHART), "-n", ns, "--create-namespace",
+                    "-f", str(values)], env=kit.env, check=True, capture_output=True, timeout=120)
+    conf = write_config(tmp_path / "conf", ns, volume="jk-byhand-home")
+    res = kit.run("plan", "-c", str(conf), "--chart", str(CHART), "--no-jobs", "--json")
+    assert res.returncode in (0, 2), res.stdout + res.stderr
+    assert literal not in res.stdout + res.stderr
+    assert "<redacted>" in res.stdout  # the change is still shown, masked
+    subprocess.run([str(kit.cluster.helm), "uninstall", "jenkins", "-n", ns], env=kit.env, capture_output=True, timeout=120)
+
+
 def test_up_syncs_jobs_then_no_secret_anywhere(kit, lab_cluster, jenkins_double):
     """A referenced admin password, jobs synced into a Jenkins (the double) once the controller is
     ready; then the scan over every output and file of this module."""
