@@ -277,3 +277,55 @@ def test_unreachable_api_server_on_loopback(tmp_path):
     assert c["name"] == "cluster" and c["status"] == "fail"
     assert f"127.0.0.1:{port}" in c["detail"] and "doctor" not in c["detail"] and c["fix"]
     assert "not-a-real-token" not in res.output
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lab-registry")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    crt, k = tmp_path / "reg.crt", tmp_path / "reg.key"
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    k.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return crt, k
+
+
+def test_registry_tls_is_verified_unless_insecure_and_then_warned(tmp_path, monkeypatch):
+    import ssl
+
+    crt, key = _self_signed(tmp_path)
+    srv = _serve(Registry)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(crt, key)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    url = f"https://127.0.0.1:{srv.server_address[1]}"
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    try:
+        verified = doctor.Report()
+        doctor.check_registry(doctor.Targets("127.0.0.1", registry_url=url, registry_insecure=False), verified)
+        assert verified.checks[-1].status == "fail" and "TLS verification failed" in verified.checks[-1].detail
+
+        insecure = doctor.Report()
+        doctor.check_registry(doctor.Targets("127.0.0.1", registry_url=url, registry_insecure=True), insecure)
+        assert insecure.checks[-1].status == "warn" and "NOT verified" in insecure.checks[-1].detail
+
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(crt))  # a lab CA given the usual way is trusted
+        trusted = doctor.Report()
+        doctor.check_registry(doctor.Targets("127.0.0.1", registry_url=url, registry_insecure=False), trusted)
+        assert trusted.checks[-1].status == "pass", trusted.checks[-1].detail
+    finally:
+        srv.shutdown()
