@@ -154,7 +154,7 @@ def apply_cmd(config_path: str, url: str | None, insecure: bool, ca_bundle: str 
     Exit 0 when every change succeeded, 18 when some failed (the summary lists each with the
     server's message; running apply again finishes the rest).
     """
-    from jenkins_kit.jenkins.jobs import apply_plan, plan_jobs
+    from jenkins_kit.jenkins.jobs import plan_jobs
 
     cfg, desired = _desired(config_path)
     nworkers = workers or cfg.jobs.workers
@@ -162,7 +162,7 @@ def apply_cmd(config_path: str, url: str | None, insecure: bool, ca_bundle: str 
         jp = plan_jobs(client, desired, verify=bool(verify), adopt=adopt, prune=prune, diffs=False, workers=nworkers)
         if not as_json and jp.pending:
             print_plan(jp, verbose=verbose, show_diff=False, out=err_console())
-        report = apply_plan(client, jp, workers=nworkers)
+        report = _apply_with_progress(client, jp, nworkers, show=not as_json)
     if as_json:
         print_json({"plan": jp.to_json(), "apply": report.to_json()})
     else:
@@ -184,6 +184,21 @@ def apply_cmd(config_path: str, url: str | None, insecure: bool, ca_bundle: str 
                 e.print(f"  {o.op} {o.name}: {o.message}", markup=False, highlight=False)
     if report.failures:
         raise click.exceptions.Exit(ExitCode.PARTIAL)
+
+
+def _apply_with_progress(client, jp, workers: int, *, show: bool):  # type: ignore[no-untyped-def]
+    """apply_plan, with a progress bar on stderr when it is a terminal (long applies are minutes)."""
+    from jenkins_kit.jenkins.jobs import apply_plan
+
+    total = len(jp.pending)
+    if not (show and total > 1 and err_console().is_terminal):
+        return apply_plan(client, jp, workers=workers)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("applying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console(), transient=True) as bar:
+        task = bar.add_task("apply", total=total)
+        return apply_plan(client, jp, workers=workers, progress=lambda _o: bar.advance(task))
 
 
 @jobs_group.command("render")
