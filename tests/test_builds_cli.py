@@ -337,3 +337,22 @@ def test_closed_stdout_keeps_following_and_exits_with_result(jd):
     assert p.returncode == 1, p.stderr.decode()
     assert p.stdout.decode().splitlines()[0] == "Started by user admin"
     assert "Traceback" not in p.stderr.decode() and "Finished team/app #1: UNSTABLE" in p.stderr.decode()
+
+
+def test_multibranch_project_is_refused_with_advice_and_not_scanned(jd):
+    from tests.test_conformance_jobs import MULTIBRANCH_XML
+
+    jd.client.post_xml("createItem", MULTIBRANCH_XML, params={"name": "mb"})
+    jd.clear_requests()
+    p = run_cli(jd, "build", "mb", "-s")
+    assert p.returncode == 16, p.stderr.decode()
+    assert "multibranch project" in p.stderr.decode() and "mb/main" in p.stderr.decode()
+    assert not [r for r in jd.requests() if r["method"] == "POST"]
+
+
+def test_status_prints_boolean_parameters_as_jenkins_does(jd):
+    c = jd.client
+    create_job(c, "flags", job_xml([("Boolean", "DEPLOY", False)]))
+    assert run_cli(jd, "build", "flags", "-s").returncode == 0
+    out = run_cli(jd, "status", "flags").stdout.decode()
+    assert "DEPLOY=false" in out and "False" not in out

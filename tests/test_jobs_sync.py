@@ -247,3 +247,35 @@ def test_hostile_values_survive_the_round_trip_through_jenkins(jenkins_double):
         c.post(c.job_url_path(h1.full_name) + "disable", idempotent=True)
         c.post(c.job_url_path(h1.full_name) + "enable", idempotent=True)
         assert not plan_jobs(c, desired, verify=True).pending
+
+
+def test_prune_delete_removes_owned_folders_below_the_first_listing(jenkins_double):
+    """Folders deeper than the first listing are listed again; once read they are not 'unknown'."""
+    d = jenkins_double
+    deep = [{"name": "x", "git": "https://e.com/x.git", "job": {"folder": "Old/Sub/Deeper"}},
+            {"name": "y", "git": "https://e.com/y.git"}]
+    with client_for(d) as c:
+        _, rep = sync(c, render_jobs(base_config(deep)))
+        assert rep.ok, rep.failures
+        jp, rep = sync(c, render_jobs(base_config(deep[1:])), prune="delete")
+        assert rep.ok, rep.failures
+        assert {ch.name for ch in jp.pending if ch.op == "delete"} == {"Old", "Old/Sub", "Old/Sub/Deeper", "Old/Sub/Deeper/x"}
+        assert set(list_items(c)) == {"y"}
+        jp, _ = sync(c, render_jobs(base_config(deep[1:])), prune="delete")
+        assert not jp.pending
+
+
+def test_a_job_disabled_by_prune_is_enabled_again_when_it_returns(jenkins_double):
+    d = jenkins_double
+    both = [{"name": "alpha", "git": "https://e.com/a.git"}, {"name": "beta", "git": "https://e.com/b.git"}]
+    with client_for(d) as c:
+        sync(c, render_jobs(base_config(both)))
+        jp, rep = sync(c, render_jobs(base_config(both[:1])), prune="disable")
+        assert rep.ok and [ch.name for ch in jp.pending] == ["beta"]
+        assert list_items(c)["beta"].is_disabled
+        d.clear_requests()
+        jp, rep = sync(c, render_jobs(base_config(both)))  # beta is desired again: no --verify needed
+        assert rep.ok and states(jp)["beta"] == "drifted" and "disabled" in jp.pending[0].reason
+        assert not list_items(c)["beta"].is_disabled
+        jp, _ = sync(c, render_jobs(base_config(both)))
+        assert not jp.pending

@@ -443,7 +443,8 @@ def status_cmd(job: str, build: str, as_json: bool, config_path: str, unavailabl
         if st["causes"]:
             click.echo("  cause: " + "; ".join(st["causes"]))
         if st["parameters"]:
-            click.echo("  parameters: " + ", ".join(f"{k}={v}" for k, v in st["parameters"].items()))
+            shown = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in st["parameters"].items()}  # as Jenkins writes them
+            click.echo("  parameters: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
         if st["queue_id"] is not None:
             click.echo(f"  queue id: {st['queue_id']}")
         return ExitCode.OK

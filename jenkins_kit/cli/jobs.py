@@ -114,7 +114,18 @@ def print_plan(jp: Any, *, verbose: bool = False, show_diff: bool = True, out: A
     c.print(f"{head} {', '.join(parts)}.", highlight=False)
 
 
-@jobs_group.command("plan")
+class _PlanCommand(click.Command):
+    """`plan --detailed-exitcode` reserves 2 for "changes pending" (terraform): a usage error is 1."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:
+            e.exit_code = 1
+            raise
+
+
+@jobs_group.command("plan", cls=_PlanCommand)
 @config_option
 @_connection_options
 @_sync_options

@@ -741,6 +741,15 @@ def trigger(
     """Validate `parameters` against the job, POST the trigger and return the queue handle."""
     parameters = dict(parameters or {})
     info = job_info(client, job)
+    if str(info.get("_class", "")).endswith("WorkflowMultiBranchProject"):
+        # Its /build schedules a branch scan and answers 302 (§7.5): there is no build to follow.
+        err = KitError(
+            f"{job} is a multibranch project: Jenkins builds its branches, not the project itself",
+            f"build a branch, e.g. jenkins-kit build '{job}/main' (branch names are URL-encoded: feature%2Fx); "
+            "to rescan branches run jenkins-kit jobs apply or use the project's 'Scan' in Jenkins",
+        )
+        err.exit_code = ExitCode.INPUT
+        raise err
     defs = parameter_definitions(info)
     resolved = resolve_parameters(job, defs, parameters)
     if info.get("buildable") is False:

@@ -85,6 +85,8 @@ def list_items(client: Any, levels: int = 2) -> dict[str, LiveItem]:
         prefix, lv = todo.pop(0)
         path = client.job_url_path(prefix) if prefix else ""
         data = client.get_json(path, tree=_tree(lv))
+        if prefix:
+            out[prefix.lower()].children_listed = True  # its own listing has now been read
         _collect(data.get("jobs") or [], prefix, lv, out, todo)
     return out
 
@@ -261,6 +263,13 @@ def plan_jobs(
         if h != d.spec_hash:
             plan.add(_change(d.kind, name, "update", "update", "desired config changed since the last apply",
                              live_xml, d.config_xml, _diff(live_xml, d.config_xml, name)))
+            continue
+        if d.kind == "pipeline" and l.is_disabled != ("<disabled>true</disabled>" in d.config_xml):
+            # Seen in the listing itself (color), e.g. after `--prune disable` or a UI toggle: the
+            # marker cannot show it, and the job coming back must be enabled again.
+            state_live = "disabled" if l.is_disabled else "enabled"
+            plan.add(_change(d.kind, name, "drifted", "update", f"is {state_live} in Jenkins, not in the config",
+                             live_xml, d.config_xml, _diff(live_xml, d.config_xml, name) if live_xml else ""))
             continue
         if verify:
             if live_xml is None:  # vanished between listing and fetch
