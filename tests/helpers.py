@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,3 +29,13 @@ def config_with(**sections: Any) -> LabConfig:
         else:
             data[key] = value
     return LabConfig.model_validate(data)
+
+
+def java_home() -> str | None:
+    """JAVA_HOME for Debian's groovy: the environment's, else the machine's Java 17."""
+    if os.environ.get("JAVA_HOME"):
+        return os.environ["JAVA_HOME"]
+    for d in ("/usr/lib/jvm/java-17-openjdk-amd64", "/usr/lib/jvm/default-java"):
+        if Path(d).is_dir():
+            return d
+    return None

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jenkins_kit import escape
+from tests.helpers import java_home
 
 HOSTILE = [
     "",
@@ -78,15 +79,6 @@ def test_jcasc_literal_escapes_interpolation() -> None:
         escape.jcasc_ref("bad}name")
 
 
-def _java_home() -> str | None:
-    if os.environ.get("JAVA_HOME"):
-        return os.environ["JAVA_HOME"]
-    for d in ("/usr/lib/jvm/java-17-openjdk-amd64", "/usr/lib/jvm/default-java"):
-        if Path(d).is_dir():
-            return d
-    return None
-
-
 def test_groovy_string_literals_round_trip_through_groovy_2_4(tmp_path: Path) -> None:
     """One JVM run: Groovy evaluates every literal we produce and prints it back hex-encoded."""
     if shutil.which("groovy") is None:
@@ -100,8 +92,8 @@ def test_groovy_string_literals_round_trip_through_groovy_2_4(tmp_path: Path) ->
     script = tmp_path / "literals.groovy"
     script.write_text("\n".join(lines) + "\n", encoding="ascii")
     env = dict(os.environ)
-    if _java_home():
-        env["JAVA_HOME"] = _java_home()  # type: ignore[assignment]
+    if java_home():
+        env["JAVA_HOME"] = java_home()  # type: ignore[assignment]
     proc = subprocess.run(["groovy", str(script)], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     got = [bytes.fromhex(h[1:]).decode("utf-8") for h in proc.stdout.split()]

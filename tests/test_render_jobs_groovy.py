@@ -11,20 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import java_home
+
 SCRIPT = Path(__file__).parent / "fixtures" / "jobs" / "parse_jenkinsfiles.groovy"
 
 
-def _java_home() -> str | None:
-    if os.environ.get("JAVA_HOME"):
-        return os.environ["JAVA_HOME"]
-    for c in ("/usr/lib/jvm/java-17-openjdk-amd64", "/usr/lib/jvm/default-java"):
-        if Path(c).is_dir():
-            return c
-    return None
-
-
 def groovy_available() -> bool:
-    return shutil.which("groovy") is not None and _java_home() is not None
+    return shutil.which("groovy") is not None and java_home() is not None
 
 
 needs_groovy = pytest.mark.skipif(not groovy_available(), reason="groovy (Debian Groovy 2.4) is not installed")
@@ -38,7 +31,7 @@ def groovy_parse(texts: dict[str, str]) -> dict[str, dict]:
             fn = f"f{i:05d}.groovy"
             names[fn] = name
             Path(d, fn).write_text(text, encoding="utf-8")
-        env = dict(os.environ, JAVA_HOME=_java_home() or "")
+        env = dict(os.environ, JAVA_HOME=java_home() or "")
         p = subprocess.run(["groovy", str(SCRIPT), d], check=False, capture_output=True, env=env, timeout=600)
         if p.returncode != 0:
             raise AssertionError(f"groovy failed: {p.stderr.decode(errors='replace')[-2000:]}")

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
-from jenkins_kit.cli.output import err_console
+from jenkins_kit.cli.output import config_option, err_console
 from jenkins_kit.errors import ExitCode, KitError
 from jenkins_kit.jenkins.builds import (
     EXIT_CODE_TABLE,
@@ -78,14 +78,7 @@ def _remap(e: KitError) -> KitError:
 
 
 def _connection_options(f: F) -> F:
-    f = click.option(
-        "--config",
-        "-c",
-        "config_path",
-        default="jenkins-kit.yaml",
-        show_default=True,
-        envvar="JENKINS_KIT_CONFIG",
-        type=click.Path(dir_okay=False),
+    f = config_option(
         help="Lab config (jenkins.url, jenkins.admin); used only if it exists. JENKINS_URL, JENKINS_USER_ID and "
         "JENKINS_API_TOKEN take precedence.",
     )(f)

@@ -28,10 +28,11 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def config_option(f: Any) -> Any:
+def config_option(f: Any = None, *, help: str = "Lab config file (env JENKINS_KIT_CONFIG).") -> Any:  # noqa: A002
+    """The shared `--config/-c` option: `@config_option`, or `@config_option(help=...)`."""
     import click
 
-    return click.option(
+    option = click.option(
         "--config",
         "-c",
         "config_path",
@@ -39,5 +40,6 @@ def config_option(f: Any) -> Any:
         show_default=True,
         envvar="JENKINS_KIT_CONFIG",
         type=click.Path(dir_okay=False),
-        help="Lab config file (env JENKINS_KIT_CONFIG).",
-    )(f)
+        help=help,
+    )
+    return option(f) if f is not None else option
