@@ -38,11 +38,11 @@ def _load(config_path: str) -> tuple[Any, Path]:
     return load_config(config_path), Path(config_path).resolve().parent
 
 
-def _desired(config_path: str) -> tuple[Any, list[Any]]:
+def _desired(config_path: str, *, lazy: bool = False) -> tuple[Any, list[Any]]:
     from jenkins_kit.render.jobs import render_jobs
 
     cfg, base = _load(config_path)
-    return cfg, render_jobs(cfg, base_dir=base)
+    return cfg, render_jobs(cfg, base_dir=base, lazy=lazy)
 
 
 def _connection_options(f: Any) -> Any:
@@ -137,7 +137,7 @@ def plan_cmd(config_path: str, url: str | None, insecure: bool, ca_bundle: str |
     from jenkins_kit.jenkins.jobs import plan_jobs
 
     try:
-        cfg, desired = _desired(config_path)
+        cfg, desired = _desired(config_path, lazy=True)
         with _client(cfg, url, insecure, ca_bundle, timeout) as client:
             jp = plan_jobs(client, desired, verify=True if verify is None else verify, adopt=adopt, prune=prune,
                            workers=workers or cfg.jobs.workers)
@@ -167,7 +167,7 @@ def apply_cmd(config_path: str, url: str | None, insecure: bool, ca_bundle: str 
     """
     from jenkins_kit.jenkins.jobs import plan_jobs
 
-    cfg, desired = _desired(config_path)
+    cfg, desired = _desired(config_path, lazy=True)
     nworkers = workers or cfg.jobs.workers
     with _client(cfg, url, insecure, ca_bundle, timeout) as client:
         jp = plan_jobs(client, desired, verify=bool(verify), adopt=adopt, prune=prune, diffs=False, workers=nworkers)

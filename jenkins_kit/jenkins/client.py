@@ -60,6 +60,7 @@ from jenkins_kit.jenkins.errors import (
     server_message,
 )
 from jenkins_kit.jenkins.settings import JenkinsSettings
+from jenkins_kit.jenkins.transport import LeanTransport, is_redirect
 from jenkins_kit.secrets import SecretValue
 
 log = logging.getLogger("jenkins_kit.jenkins")
@@ -201,6 +202,11 @@ class JenkinsClient:
             verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         self._verify = verify
         self._auth = _BasicAuth(settings.user, settings.secret)
+        # The lean transport (transport.py) carries every request it can carry exactly as requests
+        # would; a session passed in by the caller, or a proxy, keeps everything on requests.
+        self._lean: LeanTransport | None = None
+        if self._owns_session and not requests.utils.select_proxy(settings.url, session.proxies):
+            self._lean = LeanTransport(settings.url, verify=verify, timeout=settings.timeout, session=session)
         self._sleep = sleep
         self._lock = threading.RLock()
         self._crumb: tuple[str, str] | None = None
@@ -230,6 +236,8 @@ class JenkinsClient:
         return f"JenkinsClient(url={self.url!r}, user={self.settings.user!r}, auth={self.settings.auth!r})"
 
     def close(self) -> None:
+        if self._lean is not None:
+            self._lean.close()
         if self._owns_session:
             self.session.close()
 
@@ -400,6 +408,21 @@ class JenkinsClient:
                 delay = max(delay, min(wanted, s.backoff_max * 2))
         return max(0.0, delay)
 
+    def _send(self, method: str, url: str, params: Any, data: Any, hdrs: dict[str, str], stream: bool,
+              allow_redirects: bool) -> Any:
+        """One attempt: the lean transport when it can carry the request, else requests."""
+        lean = self._lean
+        if lean is not None and not stream and (data is None or isinstance(data, bytes)):
+            resp = lean.send(method, url, params=params, data=data, headers=hdrs,
+                             auth_header=requests.auth._basic_auth_str(self.settings.user, self.settings.secret.reveal()))
+            if not (allow_redirects and method in ("GET", "HEAD") and is_redirect(resp)):
+                return resp
+            # A redirected GET (safe to repeat): let requests follow it, as it always did.
+        return self.session.request(
+            method, url, params=params, data=data, headers=hdrs, stream=stream,
+            allow_redirects=allow_redirects, timeout=self.settings.timeout, verify=self._verify, auth=self._auth,
+        )
+
     def _request(
         self,
         method: str,
@@ -436,10 +459,7 @@ class JenkinsClient:
                     hdrs[sent_crumb[0]] = sent_crumb[1]
             t0 = time.monotonic()
             try:
-                resp = self.session.request(
-                    method, url, params=params, data=data, headers=hdrs, stream=stream,
-                    allow_redirects=allow_redirects, timeout=s.timeout, verify=self._verify, auth=self._auth,
-                )
+                resp = self._send(method, url, params, data, hdrs, stream, allow_redirects)
             except requests.exceptions.SSLError as e:
                 raise self._scrub(JenkinsTLSError(
                     f"TLS handshake with {self._host()} failed: {_short_exc(e)}",

@@ -30,7 +30,7 @@ from typing import Any
 from jenkins_kit.jenkins.errors import JenkinsError, NotFoundError
 from jenkins_kit.jenkins.xmlnorm import XmlNormError, normalize
 from jenkins_kit.plan import Change, Plan, text_diff
-from jenkins_kit.render.jobs import JENKINS_CLASS, RenderedJob, parse_marker
+from jenkins_kit.render.jobs import JENKINS_CLASS, RenderedJob, parse_marker, render_all
 
 PRUNE_MODES = ("ignore", "disable", "delete")
 _KIND_OF_CLASS = {v: k for k, v in JENKINS_CLASS.items()}
@@ -178,6 +178,13 @@ def _diff(live_xml: str | None, desired_xml: str, name: str) -> str:
         return text_diff(live_xml, desired_xml, name)
 
 
+def _after(d: RenderedJob, live_xml: str | None, diffs: bool) -> tuple[str | None, str]:
+    """(after, diff) of a change: rendered only when the plan shows diffs (apply renders what it sends)."""
+    if not diffs:
+        return None, ""
+    return d.config_xml, _diff(live_xml, d.config_xml, d.full_name)
+
+
 def _parallel(fn: Callable[[Any], Any], items: Iterable[Any], workers: int) -> list[Any]:
     items = list(items)
     if not items:
@@ -238,7 +245,7 @@ def plan_jobs(
         l = live.get(key)
         name = d.full_name
         if l is None:
-            plan.add(_change(d.kind, name, "create", "create", "not in Jenkins", None, d.config_xml,
+            plan.add(_change(d.kind, name, "create", "create", "not in Jenkins", None, d.config_xml if diffs else None,
                              text_diff("", d.config_xml, name) if diffs and d.kind != "folder" else ""))
             continue
         h = l.owned_hash
@@ -248,7 +255,7 @@ def plan_jobs(
                 plan.add(_change(d.kind, name, "foreign", "", f"exists as a {l.cls or 'different item'} not managed by jenkins-kit"))
             elif adopt:
                 plan.add(_change(d.kind, name, "adopt", "update", "not managed by jenkins-kit; --adopt takes it over",
-                                 live_xml, d.config_xml, _diff(live_xml, d.config_xml, name)))
+                                 live_xml, *_after(d, live_xml, diffs)))
             else:
                 plan.add(_change(d.kind, name, "foreign", "", "exists but is not managed by jenkins-kit (use --adopt to take it over)"))
             continue
@@ -258,18 +265,18 @@ def plan_jobs(
                                  "replacing would delete what is inside; delete it by hand"))
             else:
                 plan.add(_change(d.kind, name, "update", "replace", f"type changes from {l.kind} to {d.kind}: delete and create",
-                                 live_xml, d.config_xml))
+                                 live_xml, d.config_xml if diffs else None))
             continue
         if h != d.spec_hash:
             plan.add(_change(d.kind, name, "update", "update", "desired config changed since the last apply",
-                             live_xml, d.config_xml, _diff(live_xml, d.config_xml, name)))
+                             live_xml, *_after(d, live_xml, diffs)))
             continue
-        if d.kind == "pipeline" and l.is_disabled != ("<disabled>true</disabled>" in d.config_xml):
+        if d.kind == "pipeline" and l.is_disabled != d.disabled:
             # Seen in the listing itself (color), e.g. after `--prune disable` or a UI toggle: the
             # marker cannot show it, and the job coming back must be enabled again.
             state_live = "disabled" if l.is_disabled else "enabled"
             plan.add(_change(d.kind, name, "drifted", "update", f"is {state_live} in Jenkins, not in the config",
-                             live_xml, d.config_xml, _diff(live_xml, d.config_xml, name) if live_xml else ""))
+                             live_xml, *_after(d, live_xml, diffs)))
             continue
         if verify:
             if live_xml is None:  # vanished between listing and fetch
@@ -479,6 +486,9 @@ def apply_plan(client: Any, jplan: JobPlan, *, workers: int = 8,
     t0 = time.monotonic()
     applier = _Applier(client, jplan)
     pending = jplan.pending
+    # Render what will be sent before sending anything: a value no template can carry is an error
+    # that changes nothing, not a failure halfway through.
+    render_all([jplan.desired[c.name.lower()] for c in pending if c.name.lower() in jplan.desired])
     writes = [c for c in pending if c.op in ("create", "update", "replace", "disable")]
     deletes = [c for c in pending if c.op == "delete"]
     # Folders first by depth, then the rest: FIFO submission means a parent always starts before
