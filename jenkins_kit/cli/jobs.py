@@ -73,26 +73,15 @@ def _sync_options(f: Any) -> Any:
                      help="What to do with jobs jenkins-kit manages that are no longer in the config (never touches other jobs)."),
         click.option("--workers", type=click.IntRange(1, 64), default=None, help="Parallel requests (default: jobs.workers, 8)."),
         click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts."),
-        click.option("-v", "--verbose", is_flag=True, help="Also list unchanged jobs."),
+        click.option("-v", "--verbose", is_flag=True, help="List every job, unchanged ones too (apply: off a terminal, "
+                     "only the summary is printed without -v)."),
     ]
     for o in reversed(opts):
         f = o(f)
     return f
 
 
-def print_plan(jp: Any, *, verbose: bool = False, show_diff: bool = True, out: Any = None) -> None:
-    from rich.markup import escape
-    from rich.syntax import Syntax
-
-    c = out or console()
-    for ch in jp.changes:
-        if ch.state == "unchanged" and not verbose:
-            continue
-        sym, style = _STATE_STYLE.get(ch.state, ("?", ""))
-        op = f" -> {ch.op}" if ch.op and ch.op != ch.state else ""
-        c.print(f"[{style}]{sym} {ch.state:<9}[/] {escape(ch.kind):<11} {escape(ch.name)}{escape(op)}  [dim]{escape(ch.reason)}[/]", highlight=False)
-        if show_diff and ch.diff and ch.state != "create":
-            c.print(Syntax(ch.diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default", word_wrap=True))
+def _plan_summary(jp: Any) -> str:
     n = jp.counts()
     ops: dict[str, int] = {}
     for ch in jp.pending:
@@ -111,7 +100,37 @@ def print_plan(jp: Any, *, verbose: bool = False, show_diff: bool = True, out: A
         if kept:
             parts.append(f"{kept} orphaned kept")
     head = "No changes." if not jp.pending else "Plan:"
-    c.print(f"{head} {', '.join(parts)}.", highlight=False)
+    return f"{head} {', '.join(parts)}."
+
+
+def print_plan(jp: Any, *, verbose: bool = False, show_diff: bool = True, out: Any = None, details: bool = True) -> None:
+    """One line per change (unchanged ones with `verbose`) and a summary. Styled on a terminal; plain
+    text, written at once, otherwise (rich costs ~0.2 ms a line, a third of a second per 1,000 jobs).
+    `details=False` prints the summary alone."""
+    c = out or console()
+    lines = (ch for ch in jp.changes if verbose or ch.state != "unchanged") if details else iter(())
+    if not c.is_terminal:
+        buf = []
+        for ch in lines:
+            sym = _STATE_STYLE.get(ch.state, ("?", ""))[0]
+            op = f" -> {ch.op}" if ch.op and ch.op != ch.state else ""
+            buf.append(f"{sym} {ch.state:<9} {ch.kind:<11} {ch.name}{op}  {ch.reason}\n")
+            if show_diff and ch.diff and ch.state != "create":
+                buf.append(ch.diff if ch.diff.endswith("\n") else ch.diff + "\n")
+        buf.append(_plan_summary(jp) + "\n")
+        c.file.write("".join(buf))
+        c.file.flush()
+        return
+    from rich.markup import escape
+    from rich.syntax import Syntax
+
+    for ch in lines:
+        sym, style = _STATE_STYLE.get(ch.state, ("?", ""))
+        op = f" -> {ch.op}" if ch.op and ch.op != ch.state else ""
+        c.print(f"[{style}]{sym} {ch.state:<9}[/] {escape(ch.kind):<11} {escape(ch.name)}{escape(op)}  [dim]{escape(ch.reason)}[/]", highlight=False)
+        if show_diff and ch.diff and ch.state != "create":
+            c.print(Syntax(ch.diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default", word_wrap=True))
+    c.print(_plan_summary(jp), highlight=False)
 
 
 class _PlanCommand(click.Command):
@@ -172,7 +191,10 @@ def apply_cmd(config_path: str, url: str | None, insecure: bool, ca_bundle: str 
     with _client(cfg, url, insecure, ca_bundle, timeout) as client:
         jp = plan_jobs(client, desired, verify=bool(verify), adopt=adopt, prune=prune, diffs=False, workers=nworkers)
         if not as_json and jp.pending:
-            print_plan(jp, verbose=verbose, show_diff=False, out=err_console())
+            # On a terminal the changes are listed; in a log (not a terminal) the summary alone
+            # unless -v: a 10,000-job apply should not write 10,000 lines nobody reads.
+            e = err_console()
+            print_plan(jp, verbose=verbose, show_diff=False, out=e, details=verbose or e.is_terminal)
         report = _apply_with_progress(client, jp, nworkers, show=not as_json)
     if as_json:
         print_json({"plan": jp.to_json(), "apply": report.to_json()})
@@ -233,9 +255,10 @@ def render_cmd(config_path: str, out_dir: str, as_json: bool) -> None:
     if as_json:
         print_json({"jobs": written})
     else:
-        for w in written:
-            console().print(f"{w['kind']:<11} {w['name']:<40} {w['dir']}", markup=False, highlight=False)
-        console().print(f"{len(written)} items written under {out / 'jobs'}", markup=False, highlight=False)
+        lines = [f"{w['kind']:<11} {w['name']:<40} {w['dir']}\n" for w in written]
+        lines.append(f"{len(written)} items written under {out / 'jobs'}\n")
+        sys.stdout.write("".join(lines))  # plain text at once: no markup in paths, no per-line console cost
+        sys.stdout.flush()
 
 
 @jobs_group.command("discover")

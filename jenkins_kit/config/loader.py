@@ -36,7 +36,22 @@ class _Positions:
 
 
 # libyaml's composer keeps marks and is ~10x faster on large repository lists.
-_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+class _COMPOSER(_BASE_COMPOSER):  # type: ignore[misc,valid-type]
+    """Resolves a plain scalar whose first character starts no implicit type (a name, a URL) to str
+    at once: the same answer `Resolver.resolve` reaches after its lookups, for most scalars of a
+    10,000-repository config."""
+
+    _FIRST = frozenset(k for k in _BASE_COMPOSER.yaml_implicit_resolvers if k)
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if (kind is yaml.ScalarNode and implicit[0] and value and value[0] not in self._FIRST
+                and None not in self.yaml_implicit_resolvers and not self.yaml_path_resolvers):
+            return _STR_TAG
+        return super().resolve(kind, value, implicit)
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:
@@ -73,6 +88,8 @@ def _construct(
 
 
 def _scalar(node: yaml.Node, constructor: yaml.constructor.SafeConstructor) -> Any:
+    if node.tag == _STR_TAG:  # what SafeConstructor.construct_yaml_str returns, without its dispatch
+        return node.value
     try:
         return constructor.construct_object(node, deep=True)
     finally:
