@@ -71,7 +71,7 @@ def _sync_options(f: Any) -> Any:
         click.option("--adopt", is_flag=True, help="Take over jobs that exist but are not managed by jenkins-kit (default: never touched)."),
         click.option("--prune", type=click.Choice(["ignore", "disable", "delete"]), default="ignore", show_default=True,
                      help="What to do with jobs jenkins-kit manages that are no longer in the config (never touches other jobs)."),
-        click.option("--workers", type=click.IntRange(1, 64), default=None, help="Parallel requests (default: jobs.workers, 8)."),
+        click.option("--workers", type=click.IntRange(1, 64), default=None, help="Parallel requests (default: jobs.workers, 16)."),
         click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts."),
         click.option("-v", "--verbose", is_flag=True, help="List every job, unchanged ones too (apply: off a terminal, "
                      "only the summary is printed without -v)."),

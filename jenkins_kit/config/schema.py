@@ -414,7 +414,7 @@ class Repository(_Model):
 class Jobs(_Model):
     defaults: JobOptions = JobOptions()
     templates_dir: str | None = None
-    workers: Annotated[int, Field(ge=1, le=64)] = 8
+    workers: Annotated[int, Field(ge=1, le=64)] = 16
 
 
 class MetalLB(_Model):

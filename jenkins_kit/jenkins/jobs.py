@@ -211,7 +211,7 @@ def plan_jobs(
     adopt: bool = False,
     prune: str = "ignore",
     diffs: bool = True,
-    workers: int = 8,
+    workers: int = 16,
     live: dict[str, LiveItem] | None = None,
 ) -> JobPlan:
     """Compare desired items with the live controller. `diffs` fetches the live config.xml of items
@@ -480,7 +480,7 @@ class _Applier:
             return Outcome(c.name, c.op, False, _msg(e))
 
 
-def apply_plan(client: Any, jplan: JobPlan, *, workers: int = 8,
+def apply_plan(client: Any, jplan: JobPlan, *, workers: int = 16,
                progress: Callable[[Outcome], None] | None = None) -> ApplyReport:
     """Execute the pending changes of a plan. Parents before children, deletes children first."""
     t0 = time.monotonic()
@@ -541,7 +541,7 @@ def apply_plan(client: Any, jplan: JobPlan, *, workers: int = 8,
 
 
 def sync(client: Any, desired: list[RenderedJob], *, verify: bool = False, adopt: bool = False, prune: str = "ignore",
-         workers: int = 8) -> tuple[JobPlan, ApplyReport]:
+         workers: int = 16) -> tuple[JobPlan, ApplyReport]:
     """plan (without diffs) + apply: what `jenkins-kit jobs apply` does."""
     jp = plan_jobs(client, desired, verify=verify, adopt=adopt, prune=prune, diffs=False, workers=workers)
     return jp, apply_plan(client, jp, workers=workers)
