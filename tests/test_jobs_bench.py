@@ -1,4 +1,8 @@
-"""The sync benchmark runs in a reduced size so it cannot rot (full-size figures: docs/jobs.md)."""
+"""The whole-command benchmark (bench/sync_cli_vs_jjb.py) runs in its quick mode so it cannot rot.
+
+Full-size figures live in docs/jobs.md. Wall-clock ratios are not asserted here (a shared CI machine
+makes them noise); request budgets are deterministic and are.
+"""
 
 from __future__ import annotations
 
@@ -14,20 +18,27 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("jenkins-jobs") is None, reason="jenkins-job-builder is not installed")
-def test_benchmark_reduced_size():
-    p = subprocess.run([sys.executable, str(ROOT / "bench" / "sync_vs_jjb.py"), "--jobs", "100", "--folders", "5", "--json"],
-                       check=False, capture_output=True, text=True, timeout=600, cwd=str(ROOT))
+@pytest.mark.skipif(shutil.which("jenkins-jobs") is None and not (Path(sys.executable).parent / "jenkins-jobs").exists(),
+                    reason="jenkins-job-builder is not installed")
+def test_benchmark_quick_mode():
+    p = subprocess.run([sys.executable, str(ROOT / "bench" / "sync_cli_vs_jjb.py"), "--quick", "--json"],
+                       check=False, capture_output=True, text=True, timeout=900, cwd=str(ROOT))
     assert p.returncode == 0, p.stderr[-3000:]
     r = json.loads(p.stdout)
-    kit, jjb = r["jenkins_kit"], r["jjb"]
-    items = 105
-    # request budgets are deterministic: about one request per new job, one listing for a no-op
-    assert kit["cold_create"]["requests"] <= items + 2
-    assert kit["noop"]["requests"] <= 2 and kit["noop"]["posts"] == 0
-    assert kit["changed_10pct"]["requests"] <= 10 + 2
-    assert kit["verify"]["requests"] <= items + 2
-    assert jjb["cold_create"]["requests"] > 3 * items  # what we compare against
-    # wall-clock ratios are loose here (shared CI machines); the full-size run shows the real margins
-    assert r["ratios"]["cold_create"]["speedup"] > 2
-    assert kit["noop"]["wall_s"] < jjb["noop"]["wall_s"]
+    for key, items in (("100-folders", 105), ("100-flat", 100)):
+        s = r["sync"][key]["scenarios"]
+        kit = {k: v["kit"] for k, v in s.items()}
+        assert kit["cold"]["requests"] <= items + 2 and kit["cold"]["posts"] == items
+        assert kit["noop"]["requests"] == 1 and kit["noop"]["posts"] == 0  # one listing, whatever the size
+        assert kit["changed_10pct"]["requests"] == 10 + 1
+        assert kit["changed_all"]["requests"] == 100 + 1
+        assert kit["verify"]["requests"] == items + 1 and kit["verify"]["posts"] == 0
+        assert s["cold"]["jjb"]["requests"] > 3 * items  # the peer really ran against its double
+        for row in s.values():
+            assert row["floor_s"] > 0 and row["kit_over_floor"] > 0 and row["jjb_over_kit"] > 0
+        assert r["sync"][key]["kit_peak_rss_mb"] > 0
+    assert set(r["startup"]) == {"--version", "--help"}
+    assert r["render"]["kit_s"] > 0 and r["render"]["jjb_s"] > 0
+    for name in ("silent", "chatty"):
+        b = r["builds"][name]
+        assert 0 <= b["end_to_exit_s"] < 30 and b["requests"] > 0

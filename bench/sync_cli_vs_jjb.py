@@ -1,0 +1,488 @@
+#!/usr/bin/env python3
+"""`jenkins-kit jobs apply` vs Jenkins Job Builder, both measured as users run them: whole processes.
+
+    python bench/sync_cli_vs_jjb.py                  # 1,000 and 10,000 jobs, flat and in folders, 10 ms, 8 workers
+    python bench/sync_cli_vs_jjb.py --sizes 1000     # the 1,000-job half only
+    python bench/sync_cli_vs_jjb.py --quick          # 100 jobs, one rep: what tests/test_jobs_bench.py runs
+
+Every figure is the wall time of a whole command, interpreter start to exit (`jenkins-kit ...`,
+`jenkins-jobs ...`), against the Jenkins double (tests/jenkins_double) running in its own process
+with `--latency-ms` injected before every answer. Each tool gets its own fresh double per rep; in
+each rep the two tools alternate A B / B A from one scenario to the next, and the table shows
+medians over `--reps` (10,000-job rows: `--reps-10k`).
+
+Jobs: N pipeline jobs with the Jenkinsfile jenkins-kit generates, in F folders or flat. JJB gets the
+same jobs written as JJB users write many alike jobs, at its best: one `job-template` holding the
+very same Jenkinsfile with `{name}` in it and one small `project` per repository, folders in their
+own file applied first (`jenkins-jobs update` does not order folders before their jobs across its
+workers), `query_plugins_info=False`, `--workers W`. The two tools' config.xml differ in layout
+(JJB writes its own elements); the Jenkinsfile and the description text are the same.
+
+Scenarios, in this order on one double:
+  cold          nothing exists                         JJB: update (folders, then jobs)
+  no-op         the same again                         JJB: update, answered from its local cache
+  10% changed   every tenth description changed        JJB: update
+  all changed   every description changed              JJB: update
+  verify        no-op that reads every config.xml      JJB: update --ignore-cache (it cannot compare: re-posts all)
+
+Floor: requests x latency / workers, the time the requests take when the client costs nothing.
+Printed for every row: kit / floor and JJB / kit.
+
+Also: start-up (`--version`, `--help`), `jenkins-kit jobs render` vs `jenkins-jobs test` of the same
+jobs (CLI vs CLI), the delay from a build's end on the server to `jenkins-kit build -s` having
+exited (a silent build with history, so Jenkins can estimate its duration, and a chatty one
+followed with -v), and peak RSS of `jobs apply` at each size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SCENARIOS = ("cold", "noop", "changed_10pct", "changed_all", "verify")
+LABELS = {"cold": "cold create", "noop": "no-op", "changed_10pct": "10% changed", "changed_all": "all changed",
+          "verify": "--verify / JJB --ignore-cache"}
+
+
+def _which(name: str) -> str:
+    """A console script of this interpreter's environment (the venv's), else from PATH."""
+    here = Path(sys.executable).parent / name
+    found = str(here) if here.exists() else shutil.which(name)
+    if not found:
+        raise SystemExit(f"{name} not found (pip install -e '.[test]')")
+    return found
+
+
+# ------------------------------------------------------------------------------------------ inputs
+def _name(i: int, n: int) -> str:
+    return f"app-{i:0{max(4, len(str(n - 1)))}d}"
+
+
+def _desc(i: int, version: int, n: int) -> str:
+    """Descriptions per scenario: v0 as created, v1 every tenth changed, v2 all changed."""
+    if version == 1 and i % 10 == 0:
+        return f"app {i} (changed)"
+    if version == 2:
+        return f"app {i} (changed again)"
+    return f"app {i}"
+
+
+def lab_yaml(n: int, folders: int, version: int) -> str:
+    import yaml
+
+    repos = []
+    for i in range(n):
+        r: dict[str, Any] = {"name": _name(i, n), "git": f"https://git.example.com/org/{_name(i, n)}.git",
+                             "description": _desc(i, version, n)}
+        if folders:
+            r["job"] = {"folder": f"team-{i % folders:02d}"}
+        repos.append(r)
+    return yaml.safe_dump({"nfs": {"server": "192.168.1.10", "path": "/nfs_shared/jenkins"},
+                           "registry": {"address": "192.168.1.10:8443"}, "repositories": repos}, sort_keys=False)
+
+
+def jjb_files(n: int, folders: int, version: int, jenkinsfile_of_first: str) -> tuple[str, str]:
+    """(folders.yaml, jobs.yaml) for JJB: one job-template with the same Jenkinsfile, a project per repository."""
+    first = _name(0, n)
+    dsl = jenkinsfile_of_first.replace("{", "{{").replace("}", "}}").replace(first, "{name}")
+    tmpl_name = "{folder}/{name}" if folders else "{name}"
+    head = (f"- job-template:\n    name: '{tmpl_name}'\n    project-type: pipeline\n    description: '{{description}}'\n"
+            "    sandbox: true\n    dsl: |\n" + "".join(f"      {line}\n" if line else "\n" for line in dsl.splitlines()))
+    projects = []
+    for i in range(n):
+        folder = f"    folder: team-{i % folders:02d}\n" if folders else ""
+        projects.append(f"- project:\n    name: {_name(i, n)}\n{folder}    description: {json.dumps(_desc(i, version, n))}\n"
+                        f"    jobs: ['{tmpl_name}']\n")
+    fold = "".join(f"- job:\n    name: team-{f:02d}\n    project-type: folder\n" for f in range(folders))
+    return fold, head + "".join(projects)
+
+
+def first_jenkinsfile(lab_text: str) -> str:
+    from jenkins_kit.config.loader import load_config_text
+    from jenkins_kit.render.jobs import render_jobs
+
+    cfg = load_config_text(lab_text)
+    cfg = cfg.model_copy(update={"repositories": cfg.repositories[:1]})
+    return next(j.jenkinsfile for j in render_jobs(cfg) if j.jenkinsfile)
+
+
+# ------------------------------------------------------------------------------------------ double
+class ProcessDouble:
+    """The Jenkins double in its own process, so it never shares an interpreter with a tool measured."""
+
+    def __init__(self, latency_ms: float, *, executors: int = 2, build_ms: int = 1000) -> None:
+        import requests
+
+        self.user, self.token = "admin", secrets.token_hex(16)
+        env = dict(os.environ, JK_BENCH_TOKEN=self.token)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.jenkins_double", "--user", self.user, "--token-env", "JK_BENCH_TOKEN",
+             "--quiet-period", "0", "--latency-ms", str(latency_ms), "--executors", str(executors),
+             "--build-duration-ms", str(build_ms)],
+            cwd=str(ROOT), env=env, stdout=subprocess.PIPE, text=True,
+        )
+        line = self.proc.stdout.readline().strip()  # type: ignore[union-attr]
+        if not line.startswith("READY "):
+            self.proc.kill()
+            raise SystemExit(f"the Jenkins double did not start: {line!r}")
+        self.url = line.split(" ", 1)[1]
+        self._http = requests.Session()
+        self._http.auth = (self.user, self.token)
+
+    def requests(self) -> list[dict]:
+        r = self._http.get(self.url + "__double__/requests", timeout=60)
+        r.raise_for_status()
+        return r.json()
+
+    def clear_requests(self) -> None:
+        self._http.delete(self.url + "__double__/requests", timeout=60).raise_for_status()
+
+    def control(self, what: str, body: dict) -> None:
+        self._http.post(self.url + f"__double__/{what}", json=body, timeout=60).raise_for_status()
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("JENKINS_", "JENKINS_KIT_"))}
+        env.update(JENKINS_URL=self.url, JENKINS_USER_ID=self.user, JENKINS_API_TOKEN=self.token, PYTHONWARNINGS="ignore")
+        return env
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+# ------------------------------------------------------------------------------------------ running
+def run_proc(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 1800) -> dict[str, Any]:
+    """Run one whole command; wall time, its own CPU and peak RSS (wait4 gives them per child)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(argv, env=env, cwd=str(cwd), stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        deadline = t0 + timeout
+        while True:
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                p.kill()
+                pid, status, ru = os.wait4(p.pid, 0)
+                break
+            time.sleep(0.002)
+        wall = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        out.seek(0)
+        text_err = err.read().decode("utf-8", "replace")
+        text_out = out.read().decode("utf-8", "replace")
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} exited {p.returncode}:\n{text_err[-3000:]}\n{text_out[-2000:]}")
+    return {"wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024, "stdout": text_out}
+
+
+class Tool:
+    """One tool's side of a sync comparison: its double, its files, its commands per scenario."""
+
+    def __init__(self, kind: str, n: int, folders: int, workers: int, latency: float, tmp: Path) -> None:
+        self.kind, self.n, self.folders, self.workers = kind, n, folders, workers
+        self.dir = tmp / kind
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.double = ProcessDouble(latency)
+        self.env = self.double.env()
+        if kind == "jjb":
+            self.env["XDG_CACHE_HOME"] = str(self.dir / "cache")
+            (self.dir / "jenkins_jobs.ini").write_text(
+                f"[job_builder]\nignore_cache=False\n[jenkins]\nurl={self.double.url}\nuser={self.double.user}\n"
+                f"password={self.double.token}\nquery_plugins_info=False\n")
+
+    def write(self, version: int, lab_text: str, jjb: tuple[str, str]) -> None:
+        if self.kind == "kit":
+            (self.dir / "lab.yaml").write_text(lab_text)
+        else:
+            (self.dir / "folders.yaml").write_text(jjb[0])
+            (self.dir / "jobs.yaml").write_text(jjb[1])
+
+    def commands(self, scenario: str) -> list[list[str]]:
+        if self.kind == "kit":
+            argv = [_which("jenkins-kit"), "jobs", "apply", "-c", str(self.dir / "lab.yaml"), "--workers", str(self.workers)]
+            return [argv + (["--verify"] if scenario == "verify" else [])]
+        base = [_which("jenkins-jobs"), "--conf", str(self.dir / "jenkins_jobs.ini"), "-l", "error"]
+        base += ["--ignore-cache"] if scenario == "verify" else []
+        upd = ["update", "--workers", str(self.workers)]
+        files = ([self.dir / "folders.yaml"] if self.folders else []) + [self.dir / "jobs.yaml"]
+        return [base + upd + [str(f)] for f in files]
+
+    def run(self, scenario: str) -> dict[str, Any]:
+        self.double.clear_requests()
+        total: dict[str, Any] = {"wall_s": 0.0, "cpu_s": 0.0, "rss_mb": 0.0}
+        for argv in self.commands(scenario):
+            r = run_proc(argv, self.env, self.dir)
+            total["wall_s"] += r["wall_s"]
+            total["cpu_s"] += r["cpu_s"]
+            total["rss_mb"] = max(total["rss_mb"], r["rss_mb"])
+        reqs = self.double.requests()
+        total["requests"] = len(reqs)
+        total["posts"] = sum(q["method"] == "POST" for q in reqs)
+        return total
+
+    def stop(self) -> None:
+        self.double.stop()
+
+
+def sync_suite(n: int, folders: int, workers: int, latency: float, reps: int, tmp: Path, jjb: bool,
+               log: Any) -> dict[str, Any]:
+    labs = {v: lab_yaml(n, folders, v) for v in (0, 1, 2)}
+    jf = first_jenkinsfile(labs[0])
+    jjbs = {v: jjb_files(n, folders, v, jf) for v in (0, 1, 2)}
+    version = {"cold": 0, "noop": 0, "changed_10pct": 1, "changed_all": 2, "verify": 2}
+    runs: dict[str, dict[str, list[dict]]] = {s: {"kit": [], "jjb": []} for s in SCENARIOS}
+    for rep in range(reps):
+        tools = [Tool("kit", n, folders, workers, latency, tmp / f"r{rep}")]
+        if jjb:
+            tools.append(Tool("jjb", n, folders, workers, latency, tmp / f"r{rep}"))
+        try:
+            for k, s in enumerate(SCENARIOS):
+                order = tools if (rep + k) % 2 == 0 else tools[::-1]  # A B / B A
+                for t in order:
+                    t.write(version[s], labs[version[s]], jjbs[version[s]])
+                    r = t.run(s)
+                    runs[s][t.kind].append(r)
+                    log(f"  rep {rep + 1}/{reps} {s:<14} {t.kind:<4} {r['wall_s']:7.2f} s {r['requests']:6d} req "
+                        f"cpu {r['cpu_s']:6.2f} s rss {r['rss_mb']:6.0f} MB")
+        finally:
+            for t in tools:
+                t.stop()
+    out: dict[str, Any] = {"jobs": n, "folders": folders, "items": n + folders, "reps": reps, "scenarios": {}}
+    for s in SCENARIOS:
+        row: dict[str, Any] = {}
+        for kind in ("kit", "jjb"):
+            rs = runs[s][kind]
+            if not rs:
+                continue
+            row[kind] = {k: round(statistics.median(r[k] for r in rs), 3) for k in ("wall_s", "cpu_s", "rss_mb")}
+            row[kind]["requests"] = int(statistics.median(r["requests"] for r in rs))
+            row[kind]["posts"] = int(statistics.median(r["posts"] for r in rs))
+            row[kind]["runs_s"] = [round(r["wall_s"], 3) for r in rs]
+        kit = row["kit"]
+        row["floor_s"] = round(kit["requests"] * latency / 1000.0 / workers, 3)
+        row["kit_over_floor"] = round(kit["wall_s"] / row["floor_s"], 2) if row["floor_s"] else None
+        if "jjb" in row:
+            row["jjb_over_kit"] = round(row["jjb"]["wall_s"] / kit["wall_s"], 2)
+        out["scenarios"][s] = row
+    out["kit_peak_rss_mb"] = max(r["rss_mb"] for s in SCENARIOS for r in runs[s]["kit"])
+    return out
+
+
+# ------------------------------------------------------------------------------------------ other sections
+def startup(reps: int, log: Any) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JENKINS_")}
+    cases = {"--version": ([_which("jenkins-kit"), "--version"], [_which("jenkins-jobs"), "--version"]),
+             "--help": ([_which("jenkins-kit"), "--help"], [_which("jenkins-jobs"), "--help"])}
+    out = {}
+    for name, (kit, jjb) in cases.items():
+        k, j = [], []
+        for rep in range(reps):
+            for who in (("kit", "jjb") if rep % 2 == 0 else ("jjb", "kit")):
+                (k if who == "kit" else j).append(run_proc(kit if who == "kit" else jjb, env, ROOT)["wall_s"])
+        out[name] = {"kit_s": round(statistics.median(k), 3), "jjb_s": round(statistics.median(j), 3)}
+        out[name]["jjb_over_kit"] = round(out[name]["jjb_s"] / out[name]["kit_s"], 2)
+        log(f"  {name}: kit {out[name]['kit_s']:.3f} s, JJB {out[name]['jjb_s']:.3f} s")
+    return out
+
+
+def render_cmp(n: int, folders: int, reps: int, tmp: Path, log: Any) -> dict[str, Any]:
+    d = tmp / "render"
+    d.mkdir(parents=True, exist_ok=True)
+    lab = lab_yaml(n, folders, 0)
+    (d / "lab.yaml").write_text(lab)
+    fold, jobs = jjb_files(n, folders, 0, first_jenkinsfile(lab))
+    (d / "all.yaml").write_text(fold + jobs)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JENKINS_")}
+    k, j = [], []
+    for rep in range(reps):
+        for who in (("kit", "jjb") if rep % 2 == 0 else ("jjb", "kit")):
+            out = d / f"{who}-{rep}"
+            if who == "kit":
+                k.append(run_proc([_which("jenkins-kit"), "jobs", "render", "-c", str(d / "lab.yaml"), "-o", str(out)], env, d)["wall_s"])
+            else:
+                j.append(run_proc([_which("jenkins-jobs"), "-l", "error", "test", "--config-xml", "-o", str(out), str(d / "all.yaml")],
+                                  env, d)["wall_s"])
+            shutil.rmtree(out, ignore_errors=True)
+    r = {"jobs": n, "folders": folders, "kit_s": round(statistics.median(k), 3), "jjb_s": round(statistics.median(j), 3)}
+    r["jjb_over_kit"] = round(r["jjb_s"] / r["kit_s"], 2)
+    log(f"  render {n} jobs: kit {r['kit_s']:.2f} s, jenkins-jobs test {r['jjb_s']:.2f} s")
+    return r
+
+
+def _follow_one(d: ProcessDouble, argv: list[str], duration_s: float) -> dict[str, float]:
+    """Run `jenkins-kit build ... -s` and watch it: the request rate in the quiet middle of the build
+    (from 0.5 s after it starts to 0.3 s before its end, read from the double's request log through
+    its control API, which is not logged) and the moment the process has exited."""
+    with tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(argv, env=d.env(), cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL)
+        t_start = t1 = t2 = None
+        n1 = n2 = 0
+        deadline = time.time() + 300
+        while True:
+            pid, status, _ = os.wait4(p.pid, os.WNOHANG)
+            now = time.time()
+            if pid:
+                break
+            if now > deadline:
+                p.kill()
+                raise SystemExit(f"{argv} did not finish")
+            if t_start is None:
+                r = d._http.get(d.url + "__double__/state", timeout=30)
+                if r.json().get("running"):
+                    t_start = now
+            elif t1 is None and now >= t_start + 0.5:
+                n1, t1 = len(d.requests()), time.time()
+            elif t1 is not None and t2 is None and now >= t_start + duration_s - 0.3:
+                n2, t2 = len(d.requests()), time.time()
+            time.sleep(0.002 if t2 is not None else 0.01)
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            raise SystemExit(f"{argv} exited {os.waitstatus_to_exitcode(status)}: {err.read().decode()[-2000:]}")
+    quiet = (n2 - n1) / (t2 - t1) if t1 is not None and t2 is not None and t2 > t1 else float("nan")
+    return {"done": now, "quiet_rate": quiet}
+
+
+def builds(duration_ms: int, reps: int, latency: float, log: Any) -> dict[str, Any]:
+    """build end -> process exit, for a silent build with history and a chatty one followed with -v."""
+    from jenkins_kit.jenkins.builds import trigger
+    from jenkins_kit.jenkins.client import JenkinsClient
+    from jenkins_kit.jenkins.settings import JenkinsSettings
+    from tests.test_builds_support import job_xml
+
+    d = ProcessDouble(latency, executors=4, build_ms=duration_ms)
+    out: dict[str, Any] = {"duration_ms": duration_ms}
+    try:
+        c = JenkinsClient(JenkinsSettings.resolve(url=d.url, user=d.user, token=d.token, env={}, timeout=60.0))
+        profiles = {"silent": ([], ["-s"]), "chatty": ([f"step {i}" for i in range(100)], ["-s", "-v"])}
+        for name, (lines, flags) in profiles.items():
+            job = f"bench-{name}"
+            c.post_xml("createItem", job_xml(), params={"name": job})
+            d.control("behaviour", {"job": job, "duration_ms": duration_ms, "log_lines": lines})
+            trigger(c, job).wait(timeout=120)  # history: Jenkins can now estimate the duration
+            delays, rates, counts = [], [], []
+            for _ in range(reps):
+                d.clear_requests()
+                r = _follow_one(d, [_which("jenkins-kit"), "build", job, *flags], duration_ms / 1000.0)
+                info = c.get_json(f"{c.job_url_path(job)}lastBuild/api/json", tree="timestamp,duration")
+                end = (info["timestamp"] + info["duration"]) / 1000.0
+                counts.append(len([q for q in d.requests() if not q["path"].startswith("/__double__")]) - 1)  # minus our lastBuild read
+                rates.append(r["quiet_rate"])
+                delays.append(r["done"] - end)
+            out[name] = {"end_to_exit_s": round(statistics.median(delays), 3), "max_s": round(max(delays), 3),
+                         "requests": int(statistics.median(counts)), "quiet_requests_per_s": round(statistics.median(rates), 2)}
+            log(f"  build {name}: end -> exit {out[name]['end_to_exit_s']:.3f} s (max {out[name]['max_s']:.3f}), "
+                f"{out[name]['requests']} requests in all, {out[name]['quiet_requests_per_s']:.2f}/s mid-build")
+        c.close()
+    finally:
+        d.stop()
+    return out
+
+
+# ------------------------------------------------------------------------------------------ report
+def print_report(res: dict[str, Any]) -> None:
+    p = print
+    p(f"\njenkins-kit jobs apply vs JJB {res['jjb_version']}, whole processes; double latency {res['latency_ms']:g} ms, "
+      f"{res['workers']} workers; medians; load average at start {res['load_before']}, at end {res['load_after']}")
+    for key, suite in res["sync"].items():
+        p(f"\n{key}: {suite['jobs']} jobs, {'%d folders' % suite['folders'] if suite['folders'] else 'flat'} "
+          f"({suite['reps']} rep{'s' if suite['reps'] != 1 else ''}); peak RSS of jobs apply {suite['kit_peak_rss_mb']:.0f} MB")
+        p(f"  {'scenario':<30} {'jenkins-kit':>20} {'JJB':>20} {'JJB/kit':>8} {'floor':>8} {'kit/floor':>9} {'kit CPU':>8}")
+        for s, row in suite["scenarios"].items():
+            k = row["kit"]
+            ks = f"{k['wall_s']:.2f} s {k['requests']:>6} req"
+            js = f"{row['jjb']['wall_s']:.2f} s {row['jjb']['requests']:>6} req" if "jjb" in row else "-"
+            jr = f"{row['jjb_over_kit']:.1f}x" if "jjb_over_kit" in row else "-"
+            p(f"  {LABELS[s]:<30} {ks:>20} {js:>20} {jr:>8} {row['floor_s']:>7.2f}s {row['kit_over_floor']:>8.2f}x {k['cpu_s']:>7.2f}s")
+    if res.get("startup"):
+        for name, r in res["startup"].items():
+            p(f"\nstart-up {name}: jenkins-kit {r['kit_s']:.3f} s, jenkins-jobs {r['jjb_s']:.3f} s ({r['jjb_over_kit']:.1f}x)")
+    if res.get("render"):
+        r = res["render"]
+        p(f"render {r['jobs']} jobs, CLI vs CLI: jenkins-kit jobs render {r['kit_s']:.2f} s, jenkins-jobs test {r['jjb_s']:.2f} s "
+          f"({r['jjb_over_kit']:.1f}x)")
+    if res.get("builds"):
+        b = res["builds"]
+        for name in ("silent", "chatty"):
+            r = b[name]
+            p(f"build end -> exit, {name} {b['duration_ms'] / 1000:g} s build: {r['end_to_exit_s']:.3f} s (max {r['max_s']:.3f} s), "
+              f"{r['requests']} requests in all, {r['quiet_requests_per_s']:.2f}/s in the middle of the build")
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="100 jobs, one rep, short builds (what the smoke test runs)")
+    ap.add_argument("--sizes", default="1000,10000", help="job counts, comma-separated (default 1000,10000)")
+    ap.add_argument("--layouts", default="folders,flat", help="folders and/or flat (default both)")
+    ap.add_argument("--folders", type=int, default=50, help="folders in the 'folders' layout (default 50)")
+    ap.add_argument("--reps", type=int, default=3, help="reps below 10,000 jobs (default 3)")
+    ap.add_argument("--reps-10k", type=int, default=1, help="reps at 10,000 jobs and more (default 1)")
+    ap.add_argument("--workers", type=int, default=8)
+    ap.add_argument("--latency-ms", type=float, default=10.0)
+    ap.add_argument("--skip-jjb", action="store_true", help="jenkins-kit only")
+    ap.add_argument("--sections", default="sync,startup,render,builds")
+    ap.add_argument("--build-ms", type=int, default=3000, help="duration of the followed builds (default 3000)")
+    ap.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+    a = ap.parse_args(argv)
+    if a.quick:
+        a.sizes, a.folders, a.reps, a.reps_10k, a.build_ms = "100", 5, 1, 1, 1500
+    sections = set(a.sections.split(","))
+    log = (lambda s: print(s, file=sys.stderr, flush=True))
+    jjb_version = subprocess.run([_which("jenkins-jobs"), "--version"], capture_output=True, text=True, check=False)
+    res: dict[str, Any] = {"latency_ms": a.latency_ms, "workers": a.workers, "load_before": _load(),
+                           "jjb_version": (jjb_version.stdout or jjb_version.stderr).strip().split()[-1], "sync": {}}
+    with tempfile.TemporaryDirectory(prefix="jk-bench-cli-") as t:
+        tmp = Path(t)
+        if "sync" in sections:
+            for n in (int(x) for x in a.sizes.split(",")):
+                for layout in a.layouts.split(","):
+                    folders = a.folders if layout == "folders" else 0
+                    key = f"{n}-{layout}"
+                    log(f"sync {key}")
+                    res["sync"][key] = sync_suite(n, folders, a.workers, a.latency_ms, a.reps_10k if n >= 10000 else a.reps,
+                                                  tmp / key, not a.skip_jjb, log)
+        if "startup" in sections:
+            log("start-up")
+            res["startup"] = startup(3 if a.quick else 7, log)
+        if "render" in sections:
+            log("render")
+            n = min(int(a.sizes.split(",")[0]), 1000)
+            res["render"] = render_cmp(n, a.folders, 1 if a.quick else 3, tmp, log)
+        if "builds" in sections:
+            log("builds")
+            res["builds"] = builds(a.build_ms, 1 if a.quick else 3, a.latency_ms, log)
+    res["load_after"] = _load()
+    if a.json:
+        print(json.dumps(res, indent=2))
+    else:
+        print_report(res)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
