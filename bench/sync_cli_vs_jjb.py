@@ -197,8 +197,8 @@ def run_proc(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 1
 class Tool:
     """One tool's side of a sync comparison: its double, its files, its commands per scenario."""
 
-    def __init__(self, kind: str, n: int, folders: int, workers: int, latency: float, tmp: Path) -> None:
-        self.kind, self.n, self.folders, self.workers = kind, n, folders, workers
+    def __init__(self, kind: str, n: int, folders: int, workers: int | None, latency: float, tmp: Path) -> None:
+        self.kind, self.n, self.folders, self.workers = kind, n, folders, workers  # None: the tool's default
         self.dir = tmp / kind
         self.dir.mkdir(parents=True, exist_ok=True)
         self.double = ProcessDouble(latency)
@@ -210,15 +210,16 @@ class Tool:
                 f"password={self.double.token}\nquery_plugins_info=False\n")
 
     def write(self, version: int, lab_text: str, jjb: tuple[str, str]) -> None:
-        if self.kind == "kit":
+        if self.kind.startswith("kit"):
             (self.dir / "lab.yaml").write_text(lab_text)
         else:
             (self.dir / "folders.yaml").write_text(jjb[0])
             (self.dir / "jobs.yaml").write_text(jjb[1])
 
     def commands(self, scenario: str) -> list[list[str]]:
-        if self.kind == "kit":
-            argv = [_which("jenkins-kit"), "jobs", "apply", "-c", str(self.dir / "lab.yaml"), "--workers", str(self.workers)]
+        if self.kind.startswith("kit"):
+            argv = [_which("jenkins-kit"), "jobs", "apply", "-c", str(self.dir / "lab.yaml")]
+            argv += ["--workers", str(self.workers)] if self.workers else []
             return [argv + (["--verify"] if scenario == "verify" else [])]
         base = [_which("jenkins-jobs"), "--conf", str(self.dir / "jenkins_jobs.ini"), "-l", "error"]
         base += ["--ignore-cache"] if scenario == "verify" else []
@@ -244,24 +245,29 @@ class Tool:
 
 
 def sync_suite(n: int, folders: int, workers: int, latency: float, reps: int, tmp: Path, jjb: bool,
-               log: Any) -> dict[str, Any]:
+               log: Any, kit_default: bool = False) -> dict[str, Any]:
+    from jenkins_kit.config.schema import Jobs
+
+    default_workers = Jobs().workers
     labs = {v: lab_yaml(n, folders, v) for v in (0, 1, 2)}
     jf = first_jenkinsfile(labs[0])
     jjbs = {v: jjb_files(n, folders, v, jf) for v in (0, 1, 2)}
     version = {"cold": 0, "noop": 0, "changed_10pct": 1, "changed_all": 2, "verify": 2}
-    runs: dict[str, dict[str, list[dict]]] = {s: {"kit": [], "jjb": []} for s in SCENARIOS}
+    runs: dict[str, dict[str, list[dict]]] = {s: {"kit": [], "jjb": [], "kitdef": []} for s in SCENARIOS}
     for rep in range(reps):
         tools = [Tool("kit", n, folders, workers, latency, tmp / f"r{rep}")]
         if jjb:
             tools.append(Tool("jjb", n, folders, workers, latency, tmp / f"r{rep}"))
+        if kit_default:
+            tools.append(Tool("kitdef", n, folders, None, latency, tmp / f"r{rep}"))
         try:
             for k, s in enumerate(SCENARIOS):
-                order = tools if (rep + k) % 2 == 0 else tools[::-1]  # A B / B A
+                order = tools if (rep + k) % 2 == 0 else tools[::-1]  # A B / B A (and C)
                 for t in order:
                     t.write(version[s], labs[version[s]], jjbs[version[s]])
                     r = t.run(s)
                     runs[s][t.kind].append(r)
-                    log(f"  rep {rep + 1}/{reps} {s:<14} {t.kind:<4} {r['wall_s']:7.2f} s {r['requests']:6d} req "
+                    log(f"  rep {rep + 1}/{reps} {s:<14} {t.kind:<6} {r['wall_s']:7.2f} s {r['requests']:6d} req "
                         f"cpu {r['cpu_s']:6.2f} s rss {r['rss_mb']:6.0f} MB")
         finally:
             for t in tools:
@@ -269,7 +275,7 @@ def sync_suite(n: int, folders: int, workers: int, latency: float, reps: int, tm
     out: dict[str, Any] = {"jobs": n, "folders": folders, "items": n + folders, "reps": reps, "scenarios": {}}
     for s in SCENARIOS:
         row: dict[str, Any] = {}
-        for kind in ("kit", "jjb"):
+        for kind in ("kit", "jjb", "kitdef"):
             rs = runs[s][kind]
             if not rs:
                 continue
@@ -282,8 +288,15 @@ def sync_suite(n: int, folders: int, workers: int, latency: float, reps: int, tm
         row["kit_over_floor"] = round(kit["wall_s"] / row["floor_s"], 2) if row["floor_s"] else None
         if "jjb" in row:
             row["jjb_over_kit"] = round(row["jjb"]["wall_s"] / kit["wall_s"], 2)
+        if "kitdef" in row:
+            kd = row["kitdef"]
+            row["kitdef_floor_s"] = round(kd["requests"] * latency / 1000.0 / default_workers, 3)
+            row["kitdef_over_floor"] = round(kd["wall_s"] / row["kitdef_floor_s"], 2)
+            if "jjb" in row:
+                row["jjb_over_kitdef"] = round(row["jjb"]["wall_s"] / kd["wall_s"], 2)
         out["scenarios"][s] = row
-    out["kit_peak_rss_mb"] = max(r["rss_mb"] for s in SCENARIOS for r in runs[s]["kit"])
+    out["kit_peak_rss_mb"] = max(r["rss_mb"] for s in SCENARIOS for r in runs[s]["kit"] + runs[s]["kitdef"])
+    out["kit_default_workers"] = default_workers if kit_default else None
     return out
 
 
@@ -405,13 +418,21 @@ def print_report(res: dict[str, Any]) -> None:
     for key, suite in res["sync"].items():
         p(f"\n{key}: {suite['jobs']} jobs, {'%d folders' % suite['folders'] if suite['folders'] else 'flat'} "
           f"({suite['reps']} rep{'s' if suite['reps'] != 1 else ''}); peak RSS of jobs apply {suite['kit_peak_rss_mb']:.0f} MB")
-        p(f"  {'scenario':<30} {'jenkins-kit':>20} {'JJB':>20} {'JJB/kit':>8} {'floor':>8} {'kit/floor':>9} {'kit CPU':>8}")
+        w, dw = res["workers"], suite.get("kit_default_workers")
+        p(f"  {'scenario':<30} {'jenkins-kit -w %d' % w:>20} {'JJB -w %d' % w:>20} {'JJB/kit':>8} {'floor':>7} "
+          f"{'kit/floor':>9} {'kit CPU':>8}" + (f" | {'kit default -w %d' % dw:>20} {'JJB/kit':>8} {'floor':>7} {'kit/floor':>9}" if dw else ""))
         for s, row in suite["scenarios"].items():
             k = row["kit"]
             ks = f"{k['wall_s']:.2f} s {k['requests']:>6} req"
             js = f"{row['jjb']['wall_s']:.2f} s {row['jjb']['requests']:>6} req" if "jjb" in row else "-"
             jr = f"{row['jjb_over_kit']:.1f}x" if "jjb_over_kit" in row else "-"
-            p(f"  {LABELS[s]:<30} {ks:>20} {js:>20} {jr:>8} {row['floor_s']:>7.2f}s {row['kit_over_floor']:>8.2f}x {k['cpu_s']:>7.2f}s")
+            line = f"  {LABELS[s]:<30} {ks:>20} {js:>20} {jr:>8} {row['floor_s']:>6.2f}s {row['kit_over_floor']:>8.2f}x {k['cpu_s']:>7.2f}s"
+            if "kitdef" in row:
+                kd = row["kitdef"]
+                jd = f"{row['jjb_over_kitdef']:.1f}x" if "jjb_over_kitdef" in row else "-"
+                line += (f" | {kd['wall_s']:.2f} s {kd['requests']:>6} req".rjust(23) + f" {jd:>8} {row['kitdef_floor_s']:>6.2f}s"
+                         f" {row['kitdef_over_floor']:>8.2f}x")
+            p(line)
     if res.get("startup"):
         for name, r in res["startup"].items():
             p(f"\nstart-up {name}: jenkins-kit {r['kit_s']:.3f} s, jenkins-jobs {r['jjb_s']:.3f} s ({r['jjb_over_kit']:.1f}x)")
@@ -445,6 +466,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--latency-ms", type=float, default=10.0)
     ap.add_argument("--skip-jjb", action="store_true", help="jenkins-kit only")
+    ap.add_argument("--no-kit-default", action="store_true",
+                    help="do not also run jenkins-kit at its default worker count (as users run it) beside --workers")
     ap.add_argument("--sections", default="sync,startup,render,builds")
     ap.add_argument("--build-ms", type=int, default=3000, help="duration of the followed builds (default 3000)")
     ap.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
@@ -452,6 +475,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.quick:
         a.sizes, a.folders, a.reps, a.reps_10k, a.build_ms = "100", 5, 1, 1, 1500
     sections = set(a.sections.split(","))
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so every double is stopped on the way out
     log = (lambda s: print(s, file=sys.stderr, flush=True))
     jjb_version = subprocess.run([_which("jenkins-jobs"), "--version"], capture_output=True, text=True, check=False)
     res: dict[str, Any] = {"latency_ms": a.latency_ms, "workers": a.workers, "load_before": _load(),
@@ -465,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
                     key = f"{n}-{layout}"
                     log(f"sync {key}")
                     res["sync"][key] = sync_suite(n, folders, a.workers, a.latency_ms, a.reps_10k if n >= 10000 else a.reps,
-                                                  tmp / key, not a.skip_jjb, log)
+                                                  tmp / key, not a.skip_jjb, log, kit_default=not a.no_kit_default)
         if "startup" in sections:
             log("start-up")
             res["startup"] = startup(3 if a.quick else 7, log)
