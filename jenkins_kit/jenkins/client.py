@@ -206,7 +206,10 @@ class JenkinsClient:
         # would; a session passed in by the caller, or a proxy, keeps everything on requests.
         self._lean: LeanTransport | None = None
         if self._owns_session and not requests.utils.select_proxy(settings.url, session.proxies):
-            self._lean = LeanTransport(settings.url, verify=verify, timeout=settings.timeout, session=session)
+            try:
+                self._lean = LeanTransport(settings.url, verify=verify, timeout=settings.timeout, session=session)
+            except (OSError, ValueError):
+                self._lean = None  # e.g. no CA bundle: requests reports it on the first request, as before
         self._sleep = sleep
         self._lock = threading.RLock()
         self._crumb: tuple[str, str] | None = None

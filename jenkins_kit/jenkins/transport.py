@@ -126,17 +126,20 @@ class LeanTransport:
 
     def _cookie_header(self, url: str, headers: dict[str, str]) -> str | None:
         jar = self._session.cookies
-        if not len(jar):
-            return None
-        return requests.cookies.get_cookie_header(jar, _CookieRequest(url, headers))
+        with self._lock:  # a worker may be storing a new session cookie meanwhile
+            if not jar._cookies:  # type: ignore[attr-defined]  # (token auth: no cookies, no policy work)
+                return None
+            return requests.cookies.get_cookie_header(jar, _CookieRequest(url, headers))
 
     def send(self, method: str, url: str, *, params: Any = None, data: bytes | None = None,
              headers: Mapping[str, str] | None = None, auth_header: str | None = None,
              timeout: float | None = None) -> LeanResponse:
         """Send one request and read the whole answer. Raises the `requests` exception requests would."""
         if params:
-            q = urlencode(list(params.items()) if isinstance(params, Mapping) else list(params), doseq=True)
-            url = url + ("&" if "?" in url else "?") + q
+            pairs = list(params.items()) if isinstance(params, Mapping) else list(params)
+            q = urlencode([(k, v) for k, v in pairs if v is not None], doseq=True)  # requests drops None values too
+            if q:
+                url = url + ("&" if "?" in url else "?") + q
         hdrs = dict(self._base_headers)
         if headers:
             hdrs.update(headers)
@@ -186,7 +189,8 @@ class LeanTransport:
         finally:
             r.release_conn()
         if "set-cookie" in r.headers:
-            requests.cookies.extract_cookies_to_jar(self._session.cookies, _CookieRequest(url, hdrs), r)  # type: ignore[arg-type]
+            with self._lock:
+                requests.cookies.extract_cookies_to_jar(self._session.cookies, _CookieRequest(url, hdrs), r)  # type: ignore[arg-type]
         return LeanResponse(r.status, r.reason or "", r.headers, url, body or b"")
 
 
