@@ -61,11 +61,17 @@ def groovy_str(value: object) -> str:
 _YAML_SIMPLE = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
+_YAML_VERBATIM = re.compile(r'[\x20\x21\x23-\x5b\x5d-\x7e]*')  # printable ASCII but " and \
+
+
 def yaml_str(value: object) -> str:
     """A YAML double-quoted scalar in pure ASCII: anything else is a \\x, \\u or \\U escape
     (JSON-style surrogate pairs are not YAML and would not round-trip)."""
+    s = str(value)
+    if _YAML_VERBATIM.fullmatch(s):  # the common case (names, images, ports): nothing to escape
+        return f'"{s}"'
     out = ['"']
-    for ch in str(value):
+    for ch in s:
         o = ord(ch)
         if ch in _YAML_SIMPLE:
             out.append(_YAML_SIMPLE[ch])
