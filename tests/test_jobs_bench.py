@@ -38,7 +38,7 @@ def test_benchmark_quick_mode():
             assert row["floor_s"] > 0 and row["kit_over_floor"] > 0 and row["jjb_over_kit"] > 0
         assert r["sync"][key]["kit_peak_rss_mb"] > 0
     assert set(r["startup"]) == {"--version", "--help"}
-    assert r["render"]["kit_s"] > 0 and r["render"]["jjb_s"] > 0
+    assert r["render"]["disk"]["kit_s"] > 0 and r["render"]["disk"]["jjb_s"] > 0
     for name in ("silent", "chatty"):
         b = r["builds"][name]
         assert 0 <= b["end_to_exit_s"] < 30 and b["requests"] > 0
