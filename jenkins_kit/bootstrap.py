@@ -32,6 +32,7 @@ from jenkins_kit.kube.helm import ChartRef, Helm, parse_manifest
 from jenkins_kit.kube.placement import PlacementReport, explain
 from jenkins_kit.plan import Change, Plan, text_diff, yaml_diff
 from jenkins_kit.render.jcasc import secret_mounts
+from jenkins_kit.render.manifests import render_metallb as metallb_objects
 from jenkins_kit.secretrefs import Expectation, check_agents, check_controller
 from jenkins_kit.secrets import SecretValue, describe, generate_password, redact_casc_text, redact_values, resolve
 
@@ -65,21 +66,6 @@ def _labels(cfg: LabConfig, component: str) -> dict[str, str]:
     from jenkins_kit.render.names import labels
 
     return labels(cfg, component)
-
-
-def metallb_objects(cfg: LabConfig) -> list[dict[str, Any]]:
-    """IPAddressPool + L2Advertisement (MetalLB >= 0.13, CRDs; not the legacy ConfigMap)."""
-    m = cfg.metallb
-    if m is None or not m.enabled:
-        return []
-    name = f"{cfg.jenkins.release}-pool"
-    meta = lambda: {"name": name, "namespace": m.namespace, "labels": _labels(cfg, "metallb")}
-    return [
-        {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool", "metadata": meta(),
-         "spec": {"addresses": list(m.addresses), "autoAssign": True}},
-        {"apiVersion": "metallb.io/v1beta1", "kind": "L2Advertisement", "metadata": meta(),
-         "spec": {"ipAddressPools": [name]}},
-    ]
 
 
 def registry_secret_data(cfg: LabConfig, password: SecretValue) -> dict[str, str]:
@@ -562,6 +548,19 @@ class Bootstrap:
         if typ == "NodePort":
             return None, f"NodePort {port.get('nodePort')}: http://<any node IP>:{port.get('nodePort')}/"
         return None, f"ClusterIP only: kubectl -n {ns} port-forward svc/{controller_service(cfg)} 8080:{port.get('port')}"
+
+    def wait_address(self, timeout: float, progress: Progress | None = None) -> tuple[str | None, str]:
+        """The Service address, waiting (bounded) only while a LoadBalancer controller has pools
+        and has not assigned yet: MetalLB allocates within seconds of seeing the Service."""
+        say = progress or self.progress
+        deadline = time.monotonic() + timeout
+        while True:
+            addr, why = self.service_address()
+            left = deadline - time.monotonic()
+            if addr or left <= 0 or "assigned nothing yet" not in why:
+                return addr, why
+            say(f"waiting for the LoadBalancer address ({left:.0f}s left)")
+            time.sleep(min(1.0, max(left, 0.05)))
 
     def explain_pending_lb(self, svc: dict[str, Any]) -> str:
         name = (svc.get("metadata") or {}).get("name")

@@ -1,5 +1,6 @@
-"""plan / up / down / doctor / admin-password on the real control plane (tests/cluster harness),
-with tests/fixtures/charts/jenkins-standin in place of the official chart.
+"""plan / up / down / doctor / admin-password on the real control plane (tests/cluster harness)
+with the official charts (../shared/charts: jenkins 5.9.53, metallb 0.15.2), kwok as the node agent
+(pods become Running/Ready, StatefulSets roll out) and the real MetalLB controller.
 
 The commands run as subprocesses (`python -m jenkins_kit`) with the harness environment, exactly as
 a user would run them; every byte they print is kept for the secret scan at the end.
@@ -18,10 +19,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.official_chart import JENKINS_CHART, METALLB_CHART, require_chart
+
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
-CHART = REPO / "tests" / "fixtures" / "charts" / "jenkins-standin"
+CHART = JENKINS_CHART
 REGISTRY_PASSWORD = "reg-pw-7f3a9c1e5b2d8046"
 ADMIN_PASSWORD_REF = "adm-pw-0c4e8a2f6b1d9357"  # used by the scenario with a referenced admin password
 
@@ -80,50 +83,22 @@ class Kit:
         return self.cluster.api.get_or_none(path)
 
 
-class FakeKubelet:
-    """Plays kubelet for one namespace while a command runs: scheduled pods become Running and
-    Ready, pods being deleted are finished (force-deleted). Records where pods ran."""
-
-    def __init__(self, kit: Kit, ns: str):
-        self.kit, self.ns = kit, ns
-        self.nodes: dict[str, str] = {}
-        self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._loop, daemon=True)
-
-    def _loop(self):
-        while not self._stop.is_set():
-            try:
-                pods = self.kit.get(f"/api/v1/namespaces/{self.ns}/pods") or {"items": []}
-                for p in pods["items"]:
-                    name = p["metadata"]["name"]
-                    if p["metadata"].get("deletionTimestamp"):
-                        self.kit.cluster.force_delete_pod(self.ns, name)
-                    elif p["spec"].get("nodeName") and p.get("status", {}).get("phase") != "Running":
-                        self.nodes[name] = p["spec"]["nodeName"]
-                        self.kit.cluster.mark_pod_running(self.ns, name)
-            except Exception as e:  # pods come and go between list and write
-                self.errors.append(str(e))
-            self._stop.wait(0.3)
-
-    def __enter__(self):
-        self._t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._t.join(5)
+def pod_node(kit: "Kit", ns: str, pod: str) -> str:
+    p = kit.get(f"/api/v1/namespaces/{ns}/pods/{pod}")
+    return (p or {}).get("spec", {}).get("nodeName") or ""
 
 
-def up_marking_running(kit: Kit, conf: Path, ns: str, pod: str, *extra: str) -> tuple[subprocess.CompletedProcess, str]:
-    """Run `up` while a fake kubelet runs the namespace's pods; return where `pod` ran."""
-    with FakeKubelet(kit, ns) as kubelet:
-        res = kit.run("up", "-c", str(conf), "--chart", str(CHART), "--timeout", "90", *extra)
-    return res, kubelet.nodes.get(pod, "")
+def up_and_wait(kit: "Kit", conf: Path, ns: str, pod: str, *extra: str) -> tuple[subprocess.CompletedProcess, str]:
+    """Run `up` as a user would (it waits for the controller to be Ready); return where `pod` ran."""
+    res = kit.run("up", "-c", str(conf), "--chart", str(CHART), "--timeout", "120", *extra)
+    return res, pod_node(kit, ns, pod)
 
 
 @pytest.fixture(scope="module")
 def kit(lab_cluster, tmp_path_factory):
+    require_chart(JENKINS_CHART)
+    if not lab_cluster.has_kwok:
+        pytest.fail("kwok is not built (scripts/build-tools builds it): without a node agent no pod ever becomes Ready")
     return Kit(lab_cluster, tmp_path_factory.mktemp("bootstrap"))
 
 
@@ -131,7 +106,7 @@ def kit(lab_cluster, tmp_path_factory):
 def installed(kit):
     """A fresh `up` in namespace jk-up."""
     conf = write_config(kit.workdir / "main", "jk-up")
-    res, node = up_marking_running(kit, conf, "jk-up", "jenkins-0")
+    res, node = up_and_wait(kit, conf, "jk-up", "jenkins-0")
     return {"conf": conf, "up": res, "node": node, "ns": "jk-up"}
 
 
@@ -166,8 +141,23 @@ def test_up_on_a_fresh_cluster(kit, installed):
     sts = kit.get(f"/apis/apps/v1/namespaces/{ns}/statefulsets/jenkins")
     spec = sts["spec"]["template"]["spec"]
     assert spec["nodeSelector"] == {"kubernetes.io/hostname": "m-k8s"}
+    assert {t["key"] for t in spec["tolerations"]} >= {"node-role.kubernetes.io/control-plane"}
     assert spec["securityContext"]["runAsUser"] == 1000 and spec["securityContext"]["runAsGroup"] == 1000
-    assert spec["volumes"][0]["persistentVolumeClaim"]["claimName"] == "jenkins"
+    vols = {v["name"]: v for v in spec["volumes"]}
+    assert vols["jenkins-home"]["persistentVolumeClaim"]["claimName"] == "jenkins"
+    # The admin Secret is mounted where the JCasC's ${chart-admin-*} are read (SECRETS dir).
+    jenkins_c = next(c for c in spec["containers"] if c["name"] == "jenkins")
+    env = {e["name"]: e.get("value") for e in jenkins_c["env"]}
+    assert env["SECRETS"] == "/run/secrets/additional"
+    assert any(m["name"] == "jenkins-secrets" and m["mountPath"] == "/run/secrets/additional" for m in jenkins_c["volumeMounts"])
+    admin_src = next(src["secret"] for src in vols["jenkins-secrets"]["projected"]["sources"] if src["secret"]["name"] == "jenkins-admin")
+    assert {i["path"]: i["key"] for i in admin_src["items"]} == {"chart-admin-username": "jenkins-admin-user",
+                                                                "chart-admin-password": "jenkins-admin-password"}
+    assert jenkins_c["image"].endswith(":2.568.2-jdk21")
+    # kwok plays the kubelet: the pod is Ready and the StatefulSet rolled out, as `up` waited for.
+    pod = kit.get(f"/api/v1/namespaces/{ns}/pods/jenkins-0")
+    assert any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"]["conditions"])
+    assert sts["status"].get("readyReplicas") == 1
     cms = kit.get(f"/api/v1/namespaces/{ns}/configmaps?labelSelector=jenkins-jenkins-config%3Dtrue")["items"]
     assert {c["metadata"]["name"] for c in cms} >= {"jenkins-jenkins-config-jenkins-kit-system", "jenkins-jenkins-config-jenkins-kit-cloud"}
     hist = kit.cluster.helm_run("history", "jenkins", "-n", ns, "-o", "json")
@@ -202,11 +192,11 @@ def test_plan_shows_a_config_change_and_up_applies_it(kit, installed):
     assert "--sessionTimeout=60" in plan.stdout and "--sessionTimeout=1440" in plan.stdout
     # The JCasC fragments did not change, the cluster objects neither.
     assert "[cluster]" not in plan.stdout.replace("[cluster] Namespace", "")
-    res, node = up_marking_running(kit, conf, ns, "jenkins-0")
+    res, node = up_and_wait(kit, conf, ns, "jenkins-0")
     assert res.returncode == 0 and "upgraded HelmRelease jk-up/jenkins" in res.stdout, res.stdout + res.stderr
     assert node == "m-k8s" and "controller jenkins-0 is ready" in res.stdout
     # Back to the original config, so the next tests see the first install's state.
-    res, _ = up_marking_running(kit, installed["conf"], ns, "jenkins-0")
+    res, _ = up_and_wait(kit, installed["conf"], ns, "jenkins-0")
     assert res.returncode == 0, res.stderr
     sts = kit.get(f"/apis/apps/v1/namespaces/{ns}/statefulsets/jenkins")
     env = {e["name"]: e.get("value") for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]}
@@ -440,7 +430,7 @@ def test_metallb_pool_and_load_balancer_address(kit):
         plan = kit.run("plan", "-c", str(conf), "--chart", str(CHART), "--metallb-chart", str(chart))
         assert "+ create   [helm] HelmRelease jk-metallb/metallb" in plan.stdout, plan.stdout + plan.stderr
         assert "IPAddressPool jk-metallb/jenkins-lb-pool  (after MetalLB installs its CRDs)" in plan.stdout
-        res, node = up_marking_running(kit, conf, ns, "jenkins-lb-0", "--metallb-chart", str(chart))
+        res, node = up_and_wait(kit, conf, ns, "jenkins-lb-0", "--metallb-chart", str(chart))
         assert res.returncode == 0, res.stdout + res.stderr
         assert node == "m-k8s"
         assert "created IPAddressPool jk-metallb/jenkins-lb-pool" in res.stdout and "created L2Advertisement" in res.stdout
@@ -498,7 +488,7 @@ def test_up_syncs_jobs_then_no_secret_anywhere(kit, lab_cluster, jenkins_double)
     saved = dict(kit.env)
     kit.env.update(JENKINS_URL=jenkins_double.url, JENKINS_USER_ID=jenkins_double.user, JENKINS_API_TOKEN=jenkins_double.token)
     try:
-        res, node = up_marking_running(kit, conf, ns, "jenkins-ref-0")
+        res, node = up_and_wait(kit, conf, ns, "jenkins-ref-0")
         assert res.returncode == 0, res.stdout + res.stderr
         assert node == "m-k8s"
         assert "jobs: 2 created" in res.stdout, res.stdout

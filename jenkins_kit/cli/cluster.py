@@ -229,7 +229,7 @@ def up_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_p
             summary["ready"] = (pod.get("metadata") or {}).get("name")
             if not as_json:
                 out.print(f"[green]✓[/] controller {summary['ready']} is ready", highlight=False)
-        addr, why = bs.service_address()
+        addr, why = bs.service_address() if no_wait else bs.wait_address(min(timeout, 120), progress=status)
         summary["address"] = addr
         summary["address_note"] = why
         if not no_jobs and not no_wait:
