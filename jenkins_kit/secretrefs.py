@@ -52,15 +52,35 @@ class RefProblem:
         return f"{self.where}: {self.message}\n  hint: {self.hint}"
 
 
+def _scalars(node: Any) -> Iterable[str]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _scalars(k)
+            yield from _scalars(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _scalars(v)
+    elif isinstance(node, str):
+        yield node
+
+
 def jcasc_variables(text: str) -> list[str]:
-    """Plain `${name}` references that must resolve (escaped and defaulted ones excluded)."""
+    """Plain `${name}` references that must resolve (escaped and defaulted ones excluded).
+
+    JCasC resolves variables in scalar values of the parsed document, not in comments, so the
+    document is parsed first (raw text only when it is not YAML at all)."""
+    try:
+        strings = list(_scalars(yaml.safe_load(text)))
+    except yaml.YAMLError:
+        strings = [text]
     out: list[str] = []
-    for m in _VAR.finditer(text):
-        escaped, body = m.group(1), m.group(2)
-        if escaped or ":-" in body or not _PLAIN.fullmatch(body):
-            continue
-        if body not in out:
-            out.append(body)
+    for value in strings:
+        for m in _VAR.finditer(value):
+            escaped, body = m.group(1), m.group(2)
+            if escaped or ":-" in body or not _PLAIN.fullmatch(body):
+                continue
+            if body not in out:
+                out.append(body)
     return out
 
 
