@@ -77,3 +77,9 @@ def test_session_cookie_is_kept_and_sent_by_every_thread(server: _Server) -> Non
         t.join(30)
     assert len(cookies) == 40 and set(cookies) == {"JSESSIONID.ab12=node0xyz"}
     assert server.count("GET", "/crumbIssuer/api/json") == 1
+
+
+def test_a_raw_space_or_non_ascii_in_a_path_is_quoted_as_requests_did(server: _Server) -> None:  # noqa: F811
+    server.routes[("GET", "/job/caf%C3%A9%20x/api/json")] = lambda h: _json(h, {"ok": True})
+    c = _client(server)
+    assert c.get_json("job/café x/") == {"ok": True}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -45,6 +46,7 @@ from urllib3.util.retry import Retry
 
 _NO_RETRIES = Retry(0, read=False)  # as requests' HTTPAdapter(max_retries=0): the client decides
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_NEEDS_QUOTING = re.compile(r"[^A-Za-z0-9\-._~!#$%&'()*+,/:;=?@\[\]]")  # outside requote_uri's safe set
 
 
 class LeanResponse:
@@ -152,6 +154,8 @@ class LeanTransport:
             hdrs["Cookie"] = cookie
         p = urlsplit(url)
         target = p.path + (f"?{p.query}" if p.query else "")
+        if _NEEDS_QUOTING.search(target):  # a raw space, non-ASCII...: quoted as requests' prepare_url does
+            target = requests.utils.requote_uri(target)
         try:
             r = self._pool.urlopen(method, target or "/", body=data, headers=hdrs, redirect=False, assert_same_host=False,
                                    preload_content=False, decode_content=False, retries=_NO_RETRIES,
