@@ -77,6 +77,30 @@ def strip_notes(raw: bytes) -> bytes:
     return _NOTE_RE.sub(b"", raw)
 
 
+def _dom4j_el(el) -> str:
+    """dom4j XMLWriter (default OutputFormat): attributes in double quotes, ``<x/>`` when empty,
+    text escaping of ``& < >`` [dom4j XMLWriter.escapeElementEntities/escapeAttributeEntities]."""
+    attrs = "".join(f' {k}="{v.replace("&", "&amp;").replace("<", "&lt;").replace(chr(34), "&quot;")}"'
+                    for k, v in el.attrib.items())
+    inner = (el.text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    inner += "".join(_dom4j_el(c) for c in el)
+    return f"<{el.tag}{attrs}>{inner}</{el.tag}>" if inner else f"<{el.tag}{attrs}/>"
+
+
+def _dom4j(wrapper: str, found: list) -> str:
+    return _dom4j_el(_Wrapped(wrapper, found))
+
+
+class _Wrapped:
+    """A wrapper element for :func:`_dom4j_el` (duck-typed like an ElementTree element)."""
+
+    def __init__(self, tag: str, children: list):
+        self.tag, self.attrib, self.text, self._children = tag, {}, None, children
+
+    def __iter__(self):
+        return iter(self._children)
+
+
 class _Auth:
     __slots__ = ("role", "user", "via")
 
@@ -648,15 +672,23 @@ class Router:
         if fmt == "json":
             return P.json(to_json_bytes(data, pretty))
         if fmt == "python":
-            return P.json(to_python_bytes(data), ct="text/x-python;charset=utf-8")
+            # Flavor.PYTHON [stapler export/Flavor.java]
+            return P.json(to_python_bytes(data, pretty), ct="text/x-python;charset=UTF-8")
         xpath = req.qparam("xpath")
-        if xpath:
-            return self._xpath(data, xpath, req.qparam("wrapper"), allow_primitive_xpath)
-        return P.json(to_xml_bytes(data, req.qparam("wrapper")), ct="application/xml;charset=utf-8")
+        if xpath is None:
+            # Api.doXml: no xpath (and no exclude) -> serveExposedBean, `wrapper` is ignored
+            # [core hudson/model/Api.java doXml]
+            return P.json(to_xml_bytes(data), ct="application/xml;charset=UTF-8")
+        return self._xpath(data, xpath, req.qparam("wrapper"), allow_primitive_xpath)
 
     def _xpath(self, data: dict, xpath: str, wrapper: str | None, allow_primitive: bool) -> Response:
-        """A small XPath subset: ``concat(//a,"x",//b)``, ``//name``, ``/root/child`` (§0.2)."""
+        """Api.doXml with ``xpath=`` [core hudson/model/Api.java]: the document is re-read with
+        dom4j and written with dom4j's XMLWriter (no declaration, ``_class="..."``, ``<x/>``).
+        With ``wrapper`` every match (none too) goes under ``<wrapper>``; without it no match is
+        404 and several are 500, both plain text (``Api.NoXPathMatch``/``Api.MultipleMatch``).
+        A small XPath subset only: ``concat(//a,"x",//b)``, ``//name``, ``/root/child``."""
         import xml.etree.ElementTree as ET
+        req, P = self.req, self.P
         doc = ET.fromstring(to_xml_bytes(data))
         m = re.fullmatch(r"concat\((.*)\)", xpath.strip())
         if m:
@@ -669,26 +701,33 @@ class Router:
                     el = doc.find("." + arg if arg.startswith("//") else arg)
                     parts.append(el.text or "" if el is not None else "")
             if not allow_primitive:
-                return self.P.jetty_error(403, "primitive XPath result sets forbidden; implement "
-                                          "jenkins.security.SecureRequester", self.req.path)
-            return self.P.json("".join(parts).encode("utf-8"), ct="text/plain;charset=utf-8")
+                return P.jetty_error(403, "primitive XPath result sets forbidden; implement "
+                                     "jenkins.security.SecureRequester", req.path)
+            return P.json("".join(parts).encode("utf-8"), ct="text/plain;charset=UTF-8")
         path = xpath.strip()
         if path.startswith("//"):
-            found = doc.findall("." + path)
+            found = ([doc] if doc.tag == path[2:] else []) + doc.findall("." + path)
         else:
             parts = [p for p in path.split("/") if p]
             if not parts or parts[0] != doc.tag:
                 found = []
             else:
                 found = [doc] if len(parts) == 1 else doc.findall("/".join(parts[1:]))
-        if not found:
-            return self.P.not_found()
-        if len(found) > 1 and not wrapper:
-            return self.P.oops(500)
-        body = "".join(ET.tostring(e, encoding="unicode") for e in found)
-        if wrapper:
-            body = f"<{wrapper}>{body}</{wrapper}>"
-        return self.P.json(body.encode("utf-8"), ct="application/xml;charset=utf-8")
+        if wrapper is not None:
+            if not re.fullmatch(r"[a-zA-Z_][\w\-.]*", wrapper):
+                return Response(400, "The wrapper parameter can only contain alphanumeric characters or "
+                                "dash/dot/underscore. The first character has to be a letter or "
+                                "underscore.".encode(), P.api_headers())
+            body = _dom4j(wrapper, found)
+        elif not found:
+            return Response(404, f"XPath {xpath} didn\u2019t match".encode(), P.api_headers())
+        elif len(found) > 1:
+            return Response(500, (f'XPath "{xpath}" matched {len(found)} nodes. Create XPath that only '
+                                  'matches one, or use the "wrapper" query parameter to wrap them all '
+                                  'under a root element.').encode(), P.api_headers())
+        else:
+            body = _dom4j_el(found[0])
+        return P.json(body.encode("utf-8"), ct="application/xml;charset=UTF-8")
 
     # -- dispatch ---------------------------------------------------------------------------
     def route(self) -> Response:
