@@ -89,18 +89,17 @@ def test_copy_and_rename(d):
 def test_folders_nested_jobs(d):
     j = connect(d)
     j.create_job("team", FOLDER)
-    folder = j["team"]
-    # jobs inside folders: jenkinsapi follows the folder's `jobs[].url` [folder AbstractFolder
-    # getItems exported as "jobs"]
-    d_url = d.url
-    import requests
-
-    r = requests.post(d_url + "job/team/createItem", params={"name": "inner"},
-                      data=PIPELINE.encode(), headers={"Content-Type": "application/xml"},
-                      auth=(d.user, d.token), timeout=10)
-    assert r.status_code == 200
-    j.poll()
-    assert "team/inner" in [n for n, _ in j.get_jobs_info()] or j.has_job("team/inner") or folder
+    # "team/inner" -> POST job/team/createItem?name=inner [folder AbstractFolder.doCreateItem ->
+    # ItemGroupMixIn.createTopLevelItem]
+    inner = j.create_job("team/inner", PIPELINE)
+    assert inner.get_full_name() == "team/inner"
+    # jenkinsapi replaces a folder (a `jobs[]` entry without `color`) by its children, read from
+    # job/team/api/python?tree=jobs[name,color] [folder AbstractFolder getItems exported as
+    # "jobs"; only Jobs export `color`]
+    assert j.keys() == ["team/inner"]
+    assert "<description>demo</description>" in j["team/inner"].get_config()
+    j.delete_job("team/inner")
+    assert connect(d).keys() == []  # a fresh client: jenkinsapi caches its listing
 
 
 def test_build_queue_console_and_stop(d):
@@ -111,6 +110,7 @@ def test_build_queue_console_and_stop(d):
     build = qi.block_until_building(delay=0.05)
     assert build.get_number() == 1
     build.block_until_complete(delay=0.05)
+    build.poll()
     assert build.get_status() == "SUCCESS" and build.is_good()
     console = build.get_console()
     assert "hello" in console and console.rstrip().endswith("Finished: SUCCESS")
@@ -128,7 +128,8 @@ def test_build_with_parameters(d):
     job = j.create_job("p", PARAMS)
     assert sorted(job.get_params_list()) == ["BRANCH", "DEPLOY", "ENV"]
     qi = job.invoke(build_params={"BRANCH": "dev", "ENV": "prod"})
-    build = qi.block_until_complete(delay=0.05)
+    build = qi.block_until_building(delay=0.05)
+    build.block_until_complete(delay=0.05)
     assert build.get_params() == {"BRANCH": "dev", "DEPLOY": False, "ENV": "prod"}
 
 

@@ -317,23 +317,35 @@ def queue_bean(eng: Engine) -> Bean:
     ))
 
 
+EXECUTOR = "hudson.model.Executor"
+
+
+def executor_beans(eng: Engine, root: bool = False) -> list[Bean]:
+    """``Computer.getExecutors()``.  Builds are shown on oneOffExecutors (WorkflowRun uses a
+    flyweight executor, spec §4.3); the numbered executors only carry the simulated capacity.
+    In a list their ``_class`` is not written (ExportConfig's ClassAttributeBehaviour.IF_NEEDED:
+    the element type is Executor); as the root of ``executors/N/api/json`` it is
+    [core hudson/model/Executor.java @Exported getNumber/isIdle/getProgress/isLikelyStuck,
+    getCurrentExecutableForApi]."""
+    return [Bean(EXECUTOR if root else None, (
+        _p("currentExecutable", 1, None), _p("idle", 1, True), _p("likelyStuck", 1, False),
+        _p("number", 1, i), _p("progress", 1, -1))) for i in range(eng.executors)]
+
+
+def one_off_beans(eng: Engine, root: bool = False) -> list[Bean]:
+    return [Bean("hudson.model.OneOffExecutor" if root else None, (
+        _p("currentExecutable", 1, (lambda b=b: run_bean(b))), _p("idle", 1, False),
+        _p("likelyStuck", 1, False), _p("number", 1, -1),
+        _p("progress", 1, (lambda b=b: _progress(b)))))
+        for b in list(eng.running.values())]
+
+
 def computer_bean(eng: Engine) -> Bean:
     def executors():
-        out = []
-        for i in range(eng.executors):
-            # Builds are shown on oneOffExecutors (WorkflowRun uses a flyweight executor, spec
-            # §4.3); the numbered executors only carry the simulated capacity.
-            out.append(Bean(None, (
-                _p("currentExecutable", 1, None), _p("idle", 1, True), _p("likelyStuck", 1, False),
-                _p("number", 1, i), _p("progress", 1, -1))))
-        return out
+        return executor_beans(eng)
 
     def one_off():
-        return [Bean(None, (
-            _p("currentExecutable", 1, (lambda b=b: run_bean(b))), _p("idle", 1, False),
-            _p("likelyStuck", 1, False), _p("number", 1, -1),
-            _p("progress", 1, (lambda b=b: _progress(b)))))
-            for b in list(eng.running.values())]
+        return one_off_beans(eng)
 
     return Bean("hudson.model.Hudson$MasterComputer", (
         _p("actions", 1, []),
@@ -401,13 +413,18 @@ def whoami_bean(name: str) -> Bean:
         _p("name", 1, name)))
 
 
-def user_bean(name: str, root_url: str) -> Bean:
+def user_bean(name: str, root_url: str, admin: bool = True) -> Bean:
+    """hudson.model.User: ``id`` and ``description`` (visibility 1), ``absoluteUrl`` and
+    ``fullName`` (999), ``property`` inline, all properties only for Overall/Administer; the URL
+    is ``user/`` + the id strategy's key (lower case) [core hudson/model/User.java]."""
+    from .state import raw_encode
+    props = [Bean("jenkins.security.ApiTokenProperty", ()), Bean("hudson.model.MyViewsProperty", ()),
+             Bean("hudson.tasks.Mailer$UserProperty", (_p("address", 1, None),))]
     return Bean("hudson.model.User", (
-        _p("absoluteUrl", 1, f"{root_url}user/{name}"), _p("description", 1, None),
-        _p("fullName", 1, name), _p("id", 1, name),
-        _p("property", 1, [Bean("jenkins.security.ApiTokenProperty", ()),
-                           Bean("hudson.model.MyViewsProperty", ()),
-                           Bean("hudson.tasks.Mailer$UserProperty", (_p("address", 1, None),))])))
+        _p("absoluteUrl", 999, f"{root_url}user/{raw_encode(name.lower())}"),
+        _p("description", 1, None),
+        _p("fullName", 999, name), _p("id", 1, name),
+        _p("property", 1, props if admin else props[2:], True)))
 
 
 def crumb_bean(crumb: str) -> Bean:

@@ -648,6 +648,17 @@ class Router:
             return None
         return self.P.access_denied(self.auth.user, permission)
 
+    def directory(self) -> Response | None:
+        """stapler DirectoryishDispatcher, the first dispatcher of every MetaClass: a URL that
+        ends at an object (item, run, queue item, view, computer, user, ...) without a trailing
+        '/' is answered, whatever the method, with a redirect to the same path plus '/' (query
+        string kept) [stapler DirectoryishDispatcher.java; MetaClass.buildDispatchers]."""
+        req = self.req
+        if req.trailing_slash:
+            return None
+        qs = req.raw_path.partition("?")[2]
+        return self.P.redirect(req, req.path + "/" + ("?" + qs if qs else ""))
+
     def post_only(self) -> Response | None:
         return None if self.req.method == "POST" else self.P.require_post(self.req)
 
@@ -747,11 +758,17 @@ class Router:
                 if segs[i + 1] != "all":  # the only view: the primary AllView "all"
                     return self.P.not_found()
                 i += 2
+                if i == len(segs):
+                    return self.directory() or self.P.layout(200, "All", "<h1>All</h1>")
                 if segs[i:i + 1] == ["api"] and len(segs) == i + 2:
                     return self.api(lambda c=cur: beans.all_view_bean(self.eng, c), segs[i + 1])
                 continue
             break
         rest = segs[i:]
+        if cur is not None and not rest:
+            r = self.directory()
+            if r:
+                return r
         if cur is None:
             return self.root(rest)
         if cur.is_group:
@@ -788,8 +805,24 @@ class Router:
             if len(rest) == 1:
                 return P.layout(200, "Who Am I", f"<h1>Who Am I?</h1><p>Name: {html.escape(self.auth.user)}</p>")
             return P.not_found()
-        if head == "me" and rest[1:2] == ["api"] and len(rest) == 3:
-            return self.api(lambda: beans.user_bean(self.auth.user, eng.root_url), rest[2])
+        if head in ("me", "user"):
+            # /me -> Jenkins.getMe(); /user/<id> -> Jenkins.getUser(id) = User.get(id, false)
+            # unless ALLOW_USER_CREATION_VIA_URL: unknown ids are null -> 404; ids match
+            # case-insensitively (IdStrategy.CASE_INSENSITIVE) [core Jenkins.java getUser/getMe]
+            if head == "me":
+                uid, sub = self.auth.user, rest[1:]
+            else:
+                if len(rest) < 2:
+                    return self.directory() or P.layout(200, "People", "<h1>People</h1>")
+                uid = next((u for u in d.users if u.lower() == rest[1].lower()), None)
+                if uid is None:
+                    return P.not_found()
+                sub = rest[2:]
+            if not sub:
+                return self.directory() or P.layout(200, uid, f"<h1>{html.escape(uid)}</h1>")
+            if sub[0] == "api" and len(sub) == 2:
+                return self.api(lambda: beans.user_bean(uid, eng.root_url, self.auth.admin), sub[1])
+            return P.not_found()
         if head == "queue":
             return self.queue(rest[1:])
         if head == "computer":
@@ -1137,6 +1170,10 @@ class Router:
             return P.not_found()
         if b is None:
             return P.not_found()
+        if len(rest) == 1:
+            r = self.directory()
+            if r:
+                return r
         return self.run(b, rest[1:])
 
     def _delay(self) -> tuple[float | None, bool]:
@@ -1358,6 +1395,9 @@ class Router:
                 return P.not_found()
             sub = rest[2:]
             if not sub:
+                r = self.directory()
+                if r:
+                    return r
                 uri = f"{req.path if req.path.endswith('/') else req.path + '/'}"
                 return P.text(f"Queue item exists. For details check, for example, {uri}api/json?tree=cancelled,executable[url]")
             if sub[0] == "api" and len(sub) == 2:
@@ -1373,12 +1413,31 @@ class Router:
     # -- computers --------------------------------------------------------------------------
     def computer(self, rest: list[str]) -> Response:
         P, eng = self.P, self.eng
+        if not rest:
+            return self.directory() or P.layout(200, "Nodes", "<h1>Nodes</h1>")
         if rest[:1] == ["api"] and len(rest) == 2:
             return self.api(lambda: beans.computer_set_bean(eng), rest[1])
+        # ComputerSet.getDynamic -> Jenkins.getComputer: "(built-in)" and "(master)" name the
+        # built-in node, whose name is "" [core Jenkins.java getComputer]
         if rest and rest[0] in ("(built-in)", "(master)"):
             sub = rest[1:]
+            if not sub:
+                return self.directory() or P.layout(200, "Built-In Node", "<h1>Built-In Node</h1>")
             if sub[:1] == ["api"] and len(sub) == 2:
                 return self.api(lambda: beans.computer_bean(eng), sub[1])
+            if sub[0] in ("executors", "oneOffExecutors") and len(sub) >= 2:
+                # Stapler indexes a List by number; Executor.getApi() [core Computer.java
+                # getExecutors/getOneOffExecutors; Executor.java getApi]
+                make = beans.executor_beans if sub[0] == "executors" else beans.one_off_beans
+                execs = make(eng, root=True)
+                if not sub[1].isdigit() or int(sub[1]) >= len(execs):
+                    return P.not_found()
+                ex = execs[int(sub[1])]
+                if len(sub) == 2:
+                    return self.directory() or P.layout(200, "Executor", "<h1>Executor</h1>")
+                if sub[2] == "api" and len(sub) == 4:
+                    return self.api(lambda: ex, sub[3])
+                return P.not_found()
             if sub == ["scriptText"]:
                 return self.script_text()
         elif rest and len(rest) >= 1 and rest[-1] == "scriptText":

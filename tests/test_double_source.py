@@ -1,0 +1,113 @@
+"""Wire-level facts of Jenkins that third-party clients depend on, each checked on the double and
+each citing the Jenkins/Stapler source it comes from (issue 11).  The clients' own suites are
+tests/test_thirdparty_*.py; these pin the exact bytes and statuses behind them."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from tests.test_double_basics import PIPELINE, tok
+
+
+@pytest.fixture
+def d(jenkins_double):
+    return jenkins_double
+
+
+@pytest.fixture
+def s(d):
+    return tok(d)
+
+
+def create(s, d, name, xml=PIPELINE, parent=""):
+    r = s.post(d.url + parent + "createItem", params={"name": name}, data=xml.encode(),
+               headers={"Content-Type": "application/xml"})
+    assert r.status_code == 200, r.text
+
+
+# -- Stapler DataWriters ---------------------------------------------------------------------
+
+def test_python_flavour_is_json_with_python_literals(d, s):
+    # PythonDataWriter extends JSONDataWriter, overriding only valueNull -> None and booleans ->
+    # True/False; Flavor.PYTHON is text/x-python;charset=UTF-8 [stapler export/
+    # PythonDataWriter.java, export/Flavor.java]
+    r = s.get(d.url + "api/python", params={"tree": "useCrumbs,description,mode"})
+    assert r.headers["Content-Type"] == "text/x-python;charset=UTF-8"
+    assert r.text == '{"_class":"hudson.model.Hudson","mode":"NORMAL","description":None,"useCrumbs":True}'
+
+
+def test_pretty_json_layout_and_string_escapes(d, s):
+    create(s, d, "p")
+    s.post(d.url + "job/p/description", data={"description": "a\nb \u00e9 \U0001F600"})
+    # JSONDataWriter.name writes '"name" : ' when pretty, two spaces per level, newline before
+    # each member; value() escapes ISO control chars (\n too: isISOControl is tested before the
+    # switch) and surrogate halves as \uXXXX, lower-case hex [stapler export/JSONDataWriter.java]
+    r = s.get(d.url + "job/p/api/json", params={"tree": "description,name", "pretty": "true"})
+    assert r.text == ('{\n  "_class" : "org.jenkinsci.plugins.workflow.job.WorkflowJob",\n'
+                      '  "description" : "a\\u000ab \u00e9 \\ud83d\\ude00",\n  "name" : "p"\n}')
+    compact = s.get(d.url + "job/p/api/json", params={"tree": "description"}).text
+    assert '"description":"a\\u000ab \u00e9 \\ud83d\\ude00"' in compact
+    assert json.loads(compact)["description"] == "a\nb \u00e9 \U0001F600"
+
+
+def test_xml_flavour_singular_array_elements_and_no_declaration(d, s):
+    create(s, d, "p")
+    # serveExposedBean(Flavor.XML) writes no declaration, _class='...' in single quotes, arrays
+    # as repeated elements named toSingular(property) ("jobs" -> job, "views" -> view,
+    # "authorities" -> authority) [stapler export/XMLDataWriter.java startObject/adjustName]
+    r = s.get(d.url + "api/xml", params={"tree": "jobs[name],views[name]"})
+    assert r.headers["Content-Type"] == "application/xml;charset=UTF-8"
+    assert r.text == ("<hudson _class='hudson.model.Hudson'>"
+                      "<job _class='org.jenkinsci.plugins.workflow.job.WorkflowJob'><name>p</name></job>"
+                      "<view _class='hudson.model.AllView'><name>all</name></view></hudson>")
+    who = s.get(d.url + "whoAmI/api/xml").text
+    assert "<authority>authenticated</authority>" in who
+    # wrapper without xpath: Api.doXml serves the whole bean, the wrapper is ignored
+    assert s.get(d.url + "api/xml", params={"tree": "mode", "wrapper": "w"}).text == \
+        "<hudson _class='hudson.model.Hudson'><mode>NORMAL</mode></hudson>"
+
+
+def test_xpath_wrapper_and_match_errors(d, s):
+    create(s, d, "a")
+    create(s, d, "b")
+    # Api.doXml: with wrapper, every match (none too) under <wrapper> (dom4j XMLWriter: no
+    # declaration, <w/> when empty, _class="..."); without it no match -> 404 "XPath x didn’t
+    # match", several -> 500 "XPath "x" matched N nodes. ..." as plain text [core hudson/model/
+    # Api.java doXml; Messages Api.NoXPathMatch/Api.MultipleMatch]
+    r = s.get(d.url + "api/xml", params={"tree": "jobs[name]", "xpath": "//job/name", "wrapper": "names"})
+    assert r.status_code == 200 and r.text == "<names><name>a</name><name>b</name></names>"
+    r = s.get(d.url + "api/xml", params={"xpath": "//nothing", "wrapper": "w"})
+    assert r.status_code == 200 and r.text == "<w/>"
+    r = s.get(d.url + "api/xml", params={"xpath": "//nothing"})
+    assert r.status_code == 404 and r.text == "XPath //nothing didn\u2019t match"
+    r = s.get(d.url + "api/xml", params={"tree": "jobs[name]", "xpath": "//job"})
+    assert r.status_code == 500 and r.text.startswith('XPath "//job" matched 2 nodes.')
+    r = s.get(d.url + "api/xml", params={"tree": "mode", "xpath": "/hudson/mode"})
+    assert r.status_code == 200 and r.text == "<mode>NORMAL</mode>"
+    r = s.get(d.url + "api/xml", params={"xpath": "//mode", "wrapper": "1bad"})
+    assert r.status_code == 400 and r.text.startswith("The wrapper parameter can only contain")
+
+
+# -- URLs ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", [
+    "job/p", "job/p/1", "job/p/lastBuild", "queue/item/{qid}", "view/all", "computer",
+    "computer/(built-in)", "computer/(built-in)/executors/0", "user/admin",
+])
+def test_object_urls_without_trailing_slash_redirect(d, s, path):
+    create(s, d, "p")
+    loc = s.post(d.url + "job/p/build").headers["Location"]
+    qid = loc.rstrip("/").rsplit("/", 1)[1]
+    assert d.wait_idle(5)
+    path = path.format(qid=qid)
+    # DirectoryishDispatcher is the first dispatcher of every object: no '/' at the end of an
+    # object's URL -> 302 to the URL plus '/', query kept, for every method
+    # [stapler DirectoryishDispatcher.java; MetaClass.buildDispatchers]
+    for method in ("GET", "POST", "DELETE"):
+        r = s.request(method, d.url + path + "?a=1", allow_redirects=False)
+        assert r.status_code == 302, (method, path, r.status_code)
+        assert r.headers["Location"] == d.url + path + "/?a=1"
+    assert s.get(d.url + path + "/").status_code == 200
+    assert requests.get(d.url + path, auth=(d.user, d.token), timeout=10).url == d.url + path + "/"
