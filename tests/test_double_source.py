@@ -111,3 +111,62 @@ def test_object_urls_without_trailing_slash_redirect(d, s, path):
         assert r.headers["Location"] == d.url + path + "/?a=1"
     assert s.get(d.url + path + "/").status_code == 200
     assert requests.get(d.url + path, auth=(d.user, d.token), timeout=10).url == d.url + path + "/"
+
+
+# -- views -----------------------------------------------------------------------------------
+
+LIST_VIEW = """<hudson.model.ListView><name>ignored</name><description>d</description>
+<jobNames><comparator class="java.lang.String$CaseInsensitiveComparator"/><string>p</string></jobNames>
+</hudson.model.ListView>"""
+
+
+def test_create_view_xml_200_form_302_and_errors(d, s):
+    create(s, d, "p")
+    # View.create: XML body without mode -> createViewFromXML, the URL's name wins, 200 empty
+    # [core hudson/model/View.java create, createViewFromXML]
+    r = s.post(d.url + "createView", params={"name": "v1"}, data=LIST_VIEW,
+               headers={"Content-Type": "application/xml"})
+    assert r.status_code == 200 and r.content == b""
+    v = s.get(d.url + "view/v1/api/json").json()
+    assert v == {"_class": "hudson.model.ListView", "description": "d",
+                 "jobs": [{"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob", "name": "p",
+                           "url": d.url + "job/p/", "color": "notbuilt"}],
+                 "name": "v1", "property": [], "url": d.url + "view/v1/"}
+    # form with mode -> descriptor.newInstance, 302 to view/<name>/configure
+    r = s.post(d.url + "createView", data={"name": "v2", "mode": "hudson.model.ListView", "json": "{}"},
+               allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"] == d.url + "view/v2/configure"
+    # Failures (400 + X-Error): existing name, no mode for a form, unknown mode
+    r = s.post(d.url + "createView", data={"name": "v2", "mode": "hudson.model.ListView"})
+    assert r.status_code == 400 and r.headers["X-Error"] == 'A view already exists with the name "v2"'
+    r = s.post(d.url + "createView", data={"name": "v3"})
+    assert r.status_code == 400 and r.headers["X-Error"] == "No view type is specified"
+    # getView is an exact, case-sensitive match [core ViewGroupMixIn.getView]
+    assert s.get(d.url + "view/V1/api/json").status_code == 404
+    assert [x["name"] for x in s.get(d.url + "api/json").json()["views"]] == ["all", "v1", "v2"]
+    # the last view cannot be deleted: IllegalStateException -> 500 [core ViewGroupMixIn.deleteView]
+    for name in ("v1", "v2"):
+        r = s.post(d.url + f"view/{name}/doDelete", allow_redirects=False)
+        assert r.status_code == 302 and r.headers["Location"] == d.url
+    assert s.post(d.url + "view/all/doDelete").status_code == 500
+
+
+def test_root_all_view_config_and_folder_default_view_is_All(d, s):
+    from tests.test_double_items import FOLDER
+
+    # GET view/all/config.xml: View.doConfigDotXml -> writeXml -> XStream2.toXMLUTF8, whose
+    # declaration uses double quotes and is followed by a newline [core XStream2.toXMLUTF8]
+    r = s.get(d.url + "view/all/config.xml")
+    assert r.status_code == 200
+    assert r.text.startswith('<?xml version="1.1" encoding="UTF-8"?>\n<hudson.model.AllView>\n  <name>all</name>')
+    create(s, d, "f", FOLDER)
+    # a folder's default view is new AllView("All", this) [cloudbees-folder AbstractFolder
+    # initViews]; View.getUrl of the primary view is the owner's URL
+    assert s.get(d.url + "job/f/view/All/").status_code == 200
+    assert s.get(d.url + "job/f/view/all/").status_code == 404
+    f = s.get(d.url + "job/f/api/json").json()
+    assert f["primaryView"] == {"_class": "hudson.model.AllView", "name": "All", "url": d.url + "job/f/"}
+    r = s.post(d.url + "job/f/createView", params={"name": "fv"}, data=LIST_VIEW,
+               headers={"Content-Type": "text/xml"})
+    assert r.status_code == 200
+    assert s.get(d.url + "job/f/view/fv/api/json").json()["url"] == d.url + "job/f/view/fv/"

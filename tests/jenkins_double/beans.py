@@ -12,6 +12,7 @@ import time
 
 from .state import FREESTYLE_BUILD, WORKFLOW_RUN, Build, Engine, Item, QItem
 from .tree import Bean
+from .views import view_bean
 from .xmlconf import PLUGINS
 
 
@@ -180,8 +181,14 @@ def queue_item_bean(q: QItem) -> Bean:
     return Bean(f"hudson.model.Queue${kind}", props)
 
 
-def _all_view(url: str) -> Bean:
-    return Bean("hudson.model.AllView", (_p("name", 2, "all"), _p("url", 2, url)))
+def _views(eng: Engine, owner: Item | None) -> list[Bean]:
+    store = eng.view_store
+    return [view_bean(store, v, job_bean) for v in store.views(owner)]
+
+
+def _primary_view(eng: Engine, owner: Item | None) -> Bean:
+    store = eng.view_store
+    return view_bean(store, store.primary(owner), job_bean)
 
 
 def job_bean(job: Item) -> Bean:
@@ -265,26 +272,13 @@ def folder_bean(f: Item) -> Bean:
         _p("url", 2, lambda: f.url),
         _p("healthReport", 1, []),
         _p("jobs", 1, lambda: [job_bean(c) for c in f.children.sorted()]),
-        _p("primaryView", 1, lambda: _all_view(f.url)),
-        _p("views", 1, lambda: [_all_view(f.url)]),
+        _p("primaryView", 1, lambda: _primary_view(f.engine, f)),
+        _p("views", 1, lambda: _views(f.engine, f)),
     ]
     if f.kind == "multibranch":
         props += [_p("buildable", 1, lambda: not f.disabled),
                   _p("disabled", 1, lambda: f.disabled)]
     return Bean(f.java_class, props)
-
-
-def all_view_bean(eng: Engine, owner: Item | None) -> Bean:
-    """``/view/all/api/json`` (hudson.model.AllView: description, jobs, name, property, url)."""
-    group = eng.root if owner is None else owner.children
-    url = eng.root_url if owner is None else owner.url
-    return Bean("hudson.model.AllView", (
-        _p("description", 1, None),
-        _p("jobs", 1, lambda: [job_bean(c) for c in group.sorted()]),
-        _p("name", 1, "all"),
-        _p("property", 1, []),
-        _p("url", 1, url),
-    ))
 
 
 def root_bean(eng: Engine, num_executors: int, use_crumbs: bool = True) -> Bean:
@@ -298,7 +292,7 @@ def root_bean(eng: Engine, num_executors: int, use_crumbs: bool = True) -> Bean:
         _p("description", 1, None),
         _p("jobs", 1, lambda: [job_bean(c) for c in eng.root.sorted()]),
         _p("overallLoad", 1, {}),
-        _p("primaryView", 1, _all_view(url)),
+        _p("primaryView", 1, lambda: _primary_view(eng, None)),
         _p("quietDownReason", 1, eng.quiet_down_reason),
         _p("quietingDown", 1, eng.quieting_down),
         _p("slaveAgentPort", 1, 50000),
@@ -306,7 +300,7 @@ def root_bean(eng: Engine, num_executors: int, use_crumbs: bool = True) -> Bean:
         _p("url", 1, url),
         _p("useCrumbs", 1, use_crumbs),
         _p("useSecurity", 1, True),
-        _p("views", 1, [_all_view(url)]),
+        _p("views", 1, lambda: _views(eng, None)),
     ))
 
 

@@ -30,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing_extensions import Self
 
 from . import beans, xmlconf
+from . import views as views_mod
 from .http import HTML_CT, JSON_CT, TEXT_CT, Pages, Request, Response
 from .state import RESULTS, Behaviour, Build, Engine, Item, ParamValue
 from .tree import (
@@ -755,14 +756,15 @@ class Router:
                 i += 2
                 continue
             if s == "view" and i + 1 < len(segs) and (cur is None or cur.is_group):
-                if segs[i + 1] != "all":  # the only view: the primary AllView "all"
+                # Jenkins/AbstractFolder.getView(name): exact, case-sensitive name
+                # [core ViewGroupMixIn.getView]; jobs resolve below a view (View.getItem)
+                v = self.eng.view_store.get(cur, segs[i + 1])
+                if v is None:
                     return self.P.not_found()
                 i += 2
-                if i == len(segs):
-                    return self.directory() or self.P.layout(200, "All", "<h1>All</h1>")
-                if segs[i:i + 1] == ["api"] and len(segs) == i + 2:
-                    return self.api(lambda c=cur: beans.all_view_bean(self.eng, c), segs[i + 1])
-                continue
+                if segs[i:i + 1] == ["job"]:
+                    continue
+                return self.view(v, segs[i:])
             break
         rest = segs[i:]
         if cur is not None and not rest:
@@ -774,6 +776,110 @@ class Router:
         if cur.is_group:
             return self.folder(cur, rest)
         return self.job(cur, rest)
+
+    # -- views ------------------------------------------------------------------------------
+    def create_view(self, owner: Item | None) -> Response:
+        """Jenkins.doCreateView / AbstractFolder.doCreateView -> View.create [core
+        hudson/model/View.java create]: an XML body without ``mode`` -> 200 empty; a form with
+        ``mode`` (a view class, or ``copy`` + ``from``) -> 302 to the new view's ``configure``."""
+        req, P, store = self.req, self.P, self.eng.view_store
+        if req.method != "POST":
+            return P.require_post(req)  # @RequirePOST on doCreateView
+        r = self.need("hudson.model.View.Create")
+        if r:
+            return r
+        ct = req.content_type
+        mode = req.param("mode")
+        if ct is None and mode != "copy":
+            return P.failure("No Content-Type header set")
+        is_xml = (ct or "").lower().startswith(("application/xml", "text/xml"))
+        name = req.param("name")
+        try:
+            xmlconf.check_good_name(name)
+        except xmlconf.BadName as e:
+            return P.failure(str(e))
+        if store.get(owner, name) is not None:
+            return P.failure(f'A view already exists with the name "{name}"')
+        if not mode:
+            if not is_xml:
+                return P.failure("No view type is specified")
+            try:
+                v = views_mod.parse_view_xml(owner, req.body, name)
+            except views_mod.ViewError:
+                return P.oops(500)  # IOException("Unable to read")
+            store.add(v)
+            return P.empty(200)
+        if mode == "copy":
+            src_name = req.param("from")
+            src = store.get(owner, src_name) if src_name else None
+            if src is None:
+                return P.failure("Specify which view to copy" if not src_name else f"No such view: {src_name}")
+            import copy as _copy
+            root = _copy.deepcopy(src.root)
+            v = views_mod.View(owner, root)
+            v.name = name
+        elif mode in views_mod.VIEW_CLASSES:
+            v = views_mod.View(owner, views_mod.default_xml(mode, name))
+        else:
+            return P.failure(f"No view type \u2018{mode}\u2019 is known")
+        store.add(v)
+        return P.redirect(req, "/" + v.url_path(store) + "configure")
+
+    def view(self, v, rest: list[str]) -> Response:
+        req, P, store = self.req, self.P, self.eng.view_store
+        m = req.method
+        if not rest:
+            return self.directory() or P.layout(200, v.name, f"<h1>{html.escape(v.name)}</h1>")
+        head = rest[0]
+        if head == "api" and len(rest) == 2:
+            return self.api(lambda: views_mod.view_bean(store, v, beans.job_bean), rest[1])
+        if len(rest) != 1:
+            return P.not_found()
+        if head == "config.xml":
+            # View.doConfigDotXml: GET -> writeXml (XStream2.toXMLUTF8); POST -> updateByXml,
+            # the name and owner are kept, a different view class is an IOException (500)
+            if m == "GET":
+                return Response(200, v.config_xml(), [("Content-Type", "application/xml")])
+            if m == "POST":
+                r = self.need("hudson.model.View.Configure")
+                if r:
+                    return r
+                try:
+                    nv = views_mod.parse_view_xml(v.owner, req.body, v.name)
+                except views_mod.ViewError:
+                    return P.oops(500)
+                if nv.cls != v.cls:
+                    return P.oops(500)
+                v.root = nv.root
+                return P.empty(200)
+            return P.jetty_error(400, None, req.path)
+        if head == "doDelete":
+            # View.doDoDelete (@RequirePOST): ViewGroupMixIn.deleteView refuses the last view
+            r = self.post_only() or self.need("hudson.model.View.Delete")
+            if r:
+                return r
+            if not store.delete(v):
+                return P.oops(500)  # IllegalStateException("Cannot delete last view")
+            return P.redirect(req, "/" + ("" if v.owner is None else v.owner.url_path))
+        if head in ("addJobToView", "removeJobFromView") and v.cls == views_mod.LIST_VIEW:
+            # ListView.doAddJobToView/doRemoveJobFromView (@RequirePOST) -> HttpResponses.ok()
+            r = self.post_only() or self.need("hudson.model.View.Configure")
+            if r:
+                return r
+            name = req.param("name")
+            if name is None:
+                return P.failure("Query parameter 'name' is required")
+            item = self._resolve_relative(v.owner, name)
+            if item is None:
+                return P.failure("Query parameter 'name' does not correspond to a known item"
+                                 if head == "addJobToView" else
+                                 "Query parameter 'name' does not correspond to a known and readable item")
+            names = [n for n in v.job_names() if n.lower() != item.name.lower()]
+            v.set_job_names(names + [item.name] if head == "addJobToView" else names)
+            return P.empty(200)
+        if head == "configure" and m in ("GET", "HEAD"):
+            return P.layout(200, f"{v.name} Config", "<form name='viewConfig'></form>")
+        return P.not_found()
 
     # -- root -------------------------------------------------------------------------------
     def root(self, rest: list[str]) -> Response:
@@ -788,6 +894,8 @@ class Router:
             return self.api(lambda: beans.root_bean(eng, eng.executors, d.crumbs), rest[1])
         if head == "createItem" and len(rest) == 1:
             return self.create_item(None)
+        if head == "createView" and len(rest) == 1:
+            return self.create_view(None)
         if head == "checkJobName" and len(rest) == 1:
             return self.check_job_name(None)
         if head == "crumbIssuer" and not d.crumbs:
@@ -1095,8 +1203,10 @@ class Router:
             # Messages Job.NoRenameWhileBuilding (core Job.java doConfirmRename check)
             return P.failure("Unable to rename a job while it is building.")
         grp.remove(item)
+        old = item.name
         item.name = new
         grp.add(item)
+        self.eng.view_store.on_renamed(item, old)
         self.eng.name_gen += 1
         item.save()
         return P.redirect(req, "/" + item.url_path)
@@ -1110,6 +1220,8 @@ class Router:
             head = rest[0]
             if head == "createItem" and f.kind == "folder":
                 return self.create_item(f)
+            if head == "createView":
+                return self.create_view(f)  # AbstractFolder.doCreateView -> View.create
             if head == "checkJobName":
                 return self.check_job_name(f)
             if head == "build" and f.kind == "multibranch":
