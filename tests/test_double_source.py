@@ -170,3 +170,37 @@ def test_root_all_view_config_and_folder_default_view_is_All(d, s):
                headers={"Content-Type": "text/xml"})
     assert r.status_code == 200
     assert s.get(d.url + "job/f/view/fv/api/json").json()["url"] == d.url + "job/f/view/fv/"
+
+
+# -- move ------------------------------------------------------------------------------------
+
+def test_move_between_root_and_folders(d, s):
+    from tests.test_double_items import FOLDER
+
+    create(s, d, "f", FOLDER)
+    create(s, d, "g", FOLDER)
+    create(s, d, "p")
+    s.post(d.url + "job/p/build")
+    assert d.wait_idle(5)
+    # DefaultRelocationUI.doMove: 302 to the new parent's URL + shortUrl; builds move along
+    # [cloudbees-folder relocate/DefaultRelocationUI.java doMove, StandardHandler.handle; core Items.move]
+    r = s.post(d.url + "job/p/move/move", params={"destination": "/f"}, allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"] == d.url + "job/f/job/p/"
+    assert s.get(d.url + "job/p/api/json").status_code == 404
+    j = s.get(d.url + "job/f/job/p/api/json").json()
+    assert j["fullName"] == "f/p" and j["lastBuild"]["url"] == d.url + "job/f/job/p/1/"
+    # a destination not in validDestinations (unknown, the item itself, inside it, the current
+    # parent) -> forwardToPreviousPage: 302 to the Referer, else "."
+    for dest in ("/nope", "/f", "f"):
+        r = s.post(d.url + "job/f/job/p/move/move", params={"destination": dest},
+                   headers={"Referer": d.url + "somewhere"}, allow_redirects=False)
+        assert r.status_code == 302 and r.headers["Location"] == d.url + "somewhere", dest
+    r = s.post(d.url + "job/f/move/move", params={"destination": "/f"}, allow_redirects=False)
+    assert r.headers["Location"] == d.url + "job/f/move/"
+    # folder into folder, then back to the root ("/" + Jenkins.getFullName() == "/")
+    r = s.post(d.url + "job/f/move/move", params={"destination": "/g"}, allow_redirects=False)
+    assert r.headers["Location"] == d.url + "job/g/job/f/"
+    r = s.post(d.url + "job/g/job/f/job/p/move/move", params={"destination": "/"}, allow_redirects=False)
+    assert r.headers["Location"] == d.url + "job/p/"
+    # @RequirePOST
+    assert s.get(d.url + "job/p/move/move", params={"destination": "/g"}).status_code == 405

@@ -1146,6 +1146,8 @@ class Router:
         head = rest[0]
         if head == "api" and len(rest) == 2:
             return self.api(lambda: beans.job_bean(item), rest[1])
+        if rest == ["move", "move"]:
+            return self.move(item)
         if len(rest) != 1:
             return None
         if head == "config.xml":
@@ -1184,6 +1186,48 @@ class Router:
                 return r
             return self.rename(item)
         return None
+
+    def move(self, item: Item) -> Response:
+        """cloudbees-folder RelocationAction ("move") -> DefaultRelocationUI.doMove (@RequirePOST):
+        ``destination`` must be "/" + the full name of one of StandardHandler.validDestinations
+        (the root unless another item there has the name; Folders (not computed folders) that
+        are not the item, not inside it and hold no item of that name; the current parent).
+        Not found or the current parent -> forwardToPreviousPage (302 to the Referer, else ".");
+        moved -> 302 to the new parent's URL + the item's short URL (Items.move keeps the name
+        and the builds) [cloudbees-folder relocate/DefaultRelocationUI.java doMove,
+        relocate/StandardHandler.java validDestinations/handle; core Items.move]."""
+        req, P, eng = self.req, self.P, self.eng
+        r = self.post_only() or self.item_perm("hudson.model.Item.Move")
+        if r:
+            return r
+        dest_name = req.param("destination")
+        back = P.redirect(req, req.headers.get("Referer") or ".")
+        if item.parent is not None and item.parent.kind != "folder":
+            return P.not_found()  # StandardHandler SKIPs items of computed folders: no action
+        dest: Item | None = None
+        if dest_name == "/":
+            other = eng.root.get(item.name)
+            if other is not None and other is not item:
+                return back
+        else:
+            dest = eng.resolve(dest_name or "") if (dest_name or "").startswith("/") else None
+            if dest is None or dest.kind != "folder" or dest is item:
+                return back
+            anc = dest.parent
+            while anc is not None:
+                if anc is item:
+                    return back
+                anc = anc.parent
+            if dest is not item.parent and dest.children.get(item.name) is not None:
+                return back
+        if dest is item.parent:
+            return back
+        eng.group_of(item.parent).remove(item)
+        eng.view_store.on_moved(item)
+        item.parent = dest
+        eng.group_of(dest).add(item)
+        eng.name_gen += 1
+        return P.redirect(req, "/" + item.url_path)
 
     def rename(self, item: Item) -> Response:
         req, P = self.req, self.P

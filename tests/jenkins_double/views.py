@@ -166,11 +166,15 @@ class ViewStore:
             if any(n.lower() == old.lower() for n in names):
                 v.set_job_names([item.name if n.lower() == old.lower() else n for n in names])
 
-    def on_deleted(self, item: Item) -> None:
+    def on_moved(self, item: Item) -> None:
+        """ListView's listener drops an item that left the view's group."""
         for v in self.views(item.parent):
             names = v.job_names()
             if any(n.lower() == item.name.lower() for n in names):
                 v.set_job_names([n for n in names if n.lower() != item.name.lower()])
+
+    def on_deleted(self, item: Item) -> None:
+        self.on_moved(item)
         self.forget(item)
 
 
