@@ -1072,11 +1072,13 @@ class Router:
                 item.hold_off = True  # Job.onCopiedFrom: holdOffBuildUntilSave (spec §3.1)
             return P.redirect(req, "/" + item.url_path + "configure")
         if is_xml:
+            # createProjectFromXML: config.xml = XMLUtils.safeTransform(body) (identity transform)
             try:
-                cfg = xmlconf.parse_config(req.body)
+                stored = xmlconf.identity_transform(req.body)
+                cfg = xmlconf.parse_config(stored)
             except xmlconf.ConfigError:
                 return P.oops(500)
-            eng.create_item(parent, name, req.body, cfg, saved=False)
+            eng.create_item(parent, name, stored, cfg, saved=False)
             return P.empty(200)
         if mode is None:
             return P.failure("No mode given")
@@ -1117,13 +1119,16 @@ class Router:
             r = self.item_perm("hudson.model.Item.Configure")
             if r:
                 return r
+            # AbstractItem.updateByXml: XMLUtils.safeTransform(body) is what gets committed
+            # (2.492.3; later cores re-serialize from memory, SECURITY-3744)
             try:
-                cfg = xmlconf.parse_config(req.body)
+                stored = xmlconf.identity_transform(req.body)
+                cfg = xmlconf.parse_config(stored)
             except xmlconf.ConfigError:
                 return P.oops(500)  # "Failed to persist config.xml"; old config stays
             if cfg.java_class != item.java_class:
                 return P.oops(500)  # "Expecting class X but got class Y instead"
-            item.config_bytes = req.body
+            item.config_bytes = stored
             item.apply_config(cfg)
             self.eng.kick()
             return P.empty(200)
