@@ -204,3 +204,34 @@ def test_move_between_root_and_folders(d, s):
     assert r.headers["Location"] == d.url + "job/p/"
     # @RequirePOST
     assert s.get(d.url + "job/p/move/move", params={"destination": "/g"}).status_code == 405
+
+
+# -- /build with a json form on a parameterized job ------------------------------------------
+
+def test_build_json_form_on_parameterized_job(d, s):
+    from tests.test_double_items import PARAMS
+
+    create(s, d, "p", PARAMS)
+    d.set_executors(0)  # items stay queued
+    form = {"json": json.dumps({"parameter": [{"name": "ENV", "value": "prod"}]})}
+    # ParametersDefinitionProperty._doBuild: only the submitted values go into the
+    # ParametersAction (no defaults filled in), the cause is `new Cause.UserIdCause()`, and
+    # sendRedirect(statusCode (201), the queue item) [core hudson/model/ParametersDefinitionProperty.java]
+    r = s.post(d.url + "job/p/build", data=form, allow_redirects=False)
+    assert r.status_code == 201
+    item = s.get(r.headers["Location"] + "api/json").json()
+    params = next(a for a in item["actions"] if a.get("_class") == "hudson.model.ParametersAction")
+    assert [(p["name"], p["value"]) for p in params["parameters"]] == [("ENV", "prod")]
+    causes = item["actions"][0]["causes"]
+    assert causes[0]["_class"] == "hudson.model.Cause$UserIdCause" and causes[0]["userId"] == d.user
+    # the same values again: Queue.schedule returns null for the duplicate -> sendRedirect(".")
+    r2 = s.post(d.url + "job/p/build", data=form, allow_redirects=False)
+    assert r2.status_code == 302 and r2.headers["Location"] == d.url + "job/p/"
+    # statusCode and a safe redirectTo from the form are honoured (jenkinsapi sends 303 + ".")
+    form3 = {"json": json.dumps({"parameter": {"name": "ENV", "value": "dev"}, "statusCode": "303",
+                                 "redirectTo": "."})}
+    r3 = s.post(d.url + "job/p/build", data=form3, allow_redirects=False)
+    assert r3.status_code == 303 and r3.headers["Location"] == d.url + "job/p/"
+    form4 = {"json": json.dumps({"parameter": {"name": "ENV", "value": "x"}, "redirectTo": "https://evil/"})}
+    r4 = s.post(d.url + "job/p/build", data=form4, allow_redirects=False)
+    assert r4.status_code == 500  # Illegal choice for parameter ENV: x

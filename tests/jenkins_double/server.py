@@ -1402,7 +1402,7 @@ class Router:
                 if isinstance(submitted, dict):
                     submitted = [submitted]
                 by_name = {d.name: d for d in job.params}
-                values = {}
+                params = []
                 for entry in submitted:
                     d = by_name.get(entry.get("name"))
                     if d is None:
@@ -1412,14 +1412,27 @@ class Router:
                         v = v is True or str(v).lower() == "true"
                     else:
                         v = d.create_value("" if v is None else str(v))
-                    values[d.name] = v
-                # Unverified: parameters missing from the form take their defaults here
-                params = [ParamValue(d.name, d.value_class, values.get(d.name, d.default)) for d in job.params]
+                    params.append(ParamValue(d.name, d.value_class, v))
                 status = int(form.get("statusCode", 201)) if isinstance(form, dict) else 201
+                redirect_to = form.get("redirectTo") if isinstance(form, dict) else None
             except (ValueError, AttributeError, TypeError):
                 return P.oops(500)
-            q, created = eng.schedule(job, delay, params, self._cause(remote))
-            return Response(status, b"", [("Location", f"http://{req.host}/{q.url_path}")])
+            # ParametersDefinitionProperty._doBuild [core 2.492.3]: only the submitted values
+            # (no defaults for the others), cause always `new Cause.UserIdCause()` (a build
+            # token does not make it a RemoteCause here), Queue.schedule(...) returns null for
+            # a duplicate -> rsp.sendRedirect(".") (302 to the job); else sendRedirect(
+            # statusCode (201), redirectTo if Util.isSafeToRedirectTo, else the queue item)
+            q, created = eng.schedule(job, delay, params, {"kind": "user", "user": self.auth.user})
+            if not created:
+                return P.redirect(req, ".")
+            if isinstance(redirect_to, str) and redirect_to and not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", redirect_to) \
+                    and not redirect_to.startswith("\\") and not redirect_to.replace("\\", "/").startswith("//"):
+                target = req.absolute(redirect_to)
+            else:
+                target = f"http://{req.host}/{q.url_path}"
+            if status == 302:
+                return P.redirect(req, target)
+            return Response(status, b"", [("Location", target)])
         q, created = eng.schedule(job, delay, None, self._cause(remote))
         # /build answers 201 even for a coalesced item (JENKINS-66105, spec §4.1)
         return self._queued(q, created, see_other_if_existing=False)
