@@ -1554,15 +1554,21 @@ class Router:
                 qid = int(raw)
             except (TypeError, ValueError):
                 return P.oops(500)
+            # Queue.doCancelItem answers HttpResponses.error(code, message); Jenkins' ErrorCustomizer
+            # (InstallUncaughtExceptionHandler) renders that as the Oops page with the status, the
+            # message only in the log: 422 "Item for id (N) is not cancellable" (no Item/Cancel),
+            # 500 "Could not cancel run for id N" (a LeftItem), 404 "Provided id (N) not found"
+            # [core hudson/model/Queue.java doCancelItem; hudson/init/impl/
+            # InstallUncaughtExceptionHandler.java ErrorCustomizer].  The spec's §4.4 (a Jetty page
+            # with the message) is wrong here; the source wins.
             if self.auth.role == "reader" and eng.get_queue_item(qid) is not None:
-                # no Item/Cancel -> 422 (spec §4.4)
-                return P.jetty_error(422, f"Item for id ({qid}) is not cancellable", req.path)
+                return P.oops(422)
             res = eng.cancel(qid)
             if res == "cancelled":
                 return P.empty(204)
             if res == "left":
-                return P.jetty_error(500, f"Could not cancel run for id {qid}", req.path)
-            return P.jetty_error(404, f"Provided id ({qid}) not found", req.path)
+                return P.oops(500)
+            return P.oops(404)
         if len(rest) >= 2 and rest[0] == "item" and rest[1].isdigit():
             q = eng.get_queue_item(int(rest[1]))
             if q is None:
