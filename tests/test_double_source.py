@@ -235,3 +235,33 @@ def test_build_json_form_on_parameterized_job(d, s):
     form4 = {"json": json.dumps({"parameter": {"name": "ENV", "value": "x"}, "redirectTo": "https://evil/"})}
     r4 = s.post(d.url + "job/p/build", data=form4, allow_redirects=False)
     assert r4.status_code == 500  # Illegal choice for parameter ENV: x
+
+
+# -- smaller ones ----------------------------------------------------------------------------
+
+def test_rename_location_check_job_name_headers_and_wrong_build_token(d, s):
+    create(s, d, "old")
+    # AbstractItem.doConfirmRename -> HttpResponses.redirectTo("../" + Functions.encode(newName)):
+    # relative to .../job/old/confirmRename, so no trailing slash (DirectoryishDispatcher adds it)
+    r = s.post(d.url + "job/old/confirmRename", data={"newName": "new one"}, allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"] == d.url + "job/new%20one"
+    assert s.get(r.headers["Location"], allow_redirects=False).headers["Location"] == d.url + "job/new%20one/"
+    # View.doCheckJobName -> FormValidation.respond: CSP headers; Util.escape in the message
+    # [core hudson/util/FormValidation.java respond; hudson/Util.java escape]
+    r = s.get(d.url + "checkJobName", params={"value": "new one"})
+    assert r.headers["Content-Type"] == "text/html;charset=UTF-8"
+    for h in ("Content-Security-Policy", "X-WebKit-CSP", "X-Content-Security-Policy"):
+        assert r.headers[h] == "sandbox; default-src 'none';"
+    assert r.text == '<div class="error">A job already exists with the name \u2018new one\u2019</div>'
+    assert s.get(d.url + "checkJobName", params={"value": "free"}).text == "<div/>"
+    # a wrong build token: BuildAuthorizationToken.checkPermission throws AccessDeniedException
+    # ("Invalid token provided.") -> AccessDeniedHandlerImpl renders accessDenied.jelly, 403,
+    # without the X-Required-Permission headers of AccessDeniedException3
+    xml = PIPELINE.replace("</flow-definition>", "<authToken>right</authToken></flow-definition>")
+    create(s, d, "t", xml)
+    # (even for a user who has Item/Build: the token is checked first)
+    r = s.post(d.url + "job/t/build", params={"token": "wrong"})
+    assert r.status_code == 403 and "Access Denied" in r.text and "Invalid token provided." in r.text
+    assert "X-Required-Permission" not in r.headers
+    r = s.get(d.url + "job/t/build", params={"token": "right"}, allow_redirects=False)
+    assert r.status_code == 201  # a valid token also allows GET

@@ -32,7 +32,7 @@ from typing_extensions import Self
 from . import beans, xmlconf
 from . import views as views_mod
 from .http import HTML_CT, JSON_CT, TEXT_CT, Pages, Request, Response
-from .state import RESULTS, Behaviour, Build, Engine, Item, ParamValue
+from .state import RESULTS, Behaviour, Build, Engine, Item, ParamValue, raw_encode
 from .tree import (
     ByDepth,
     TreeSyntaxError,
@@ -76,6 +76,19 @@ def _eq(a: str, b: str) -> bool:
 
 def strip_notes(raw: bytes) -> bytes:
     return _NOTE_RE.sub(b"", raw)
+
+
+def _util_escape(text: str) -> str:
+    """hudson.Util.escape: LF -> <br>, < > & " ' escaped, runs of spaces as &nbsp; but the last."""
+    out = []
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            out.append("<br>")
+        elif ch == " ":
+            out.append("&nbsp;" if text[i + 1:i + 2] == " " else " ")
+        else:
+            out.append({"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#039;"}.get(ch, ch))
+    return "".join(out)
 
 
 def _dom4j_el(el) -> str:
@@ -1019,11 +1032,18 @@ class Router:
             return r
         value = self.req.qparam("value") or ""
 
+        # View.doCheckJobName -> FormValidation.respond: text/html;charset=UTF-8 and the three
+        # CSP headers "sandbox; default-src 'none';" (APPLY_CONTENT_SECURITY_POLICY_HEADERS,
+        # default true); error text escaped by Util.escape [core hudson/model/View.java,
+        # hudson/util/FormValidation.java respond/_errorWithMarkup, hudson/Util.java escape]
+        csp = [(h, "sandbox; default-src 'none';")
+               for h in ("Content-Security-Policy", "X-WebKit-CSP", "X-Content-Security-Policy")]
+
         def div(msg):
             if msg is None:
-                return Response(200, b"<div/>", [("Content-Type", HTML_CT)])
-            return Response(200, f'<div class="error">{html.escape(msg)}</div>'.encode(),
-                            [("Content-Type", HTML_CT)])
+                return Response(200, b"<div/>", [("Content-Type", "text/html;charset=UTF-8")] + csp)
+            return Response(200, f'<div class="error">{_util_escape(msg)}</div>'.encode(),
+                            [("Content-Type", "text/html;charset=UTF-8")] + csp)
         if not value:
             return div(None)
         try:
@@ -1258,7 +1278,9 @@ class Router:
         self.eng.view_store.on_renamed(item, old)
         self.eng.name_gen += 1
         item.save()
-        return P.redirect(req, "/" + item.url_path)
+        # AbstractItem.doConfirmRename: HttpResponses.redirectTo("../" + Functions.encode(newName)),
+        # resolved against .../job/<old>/confirmRename: no trailing slash [core AbstractItem.java]
+        return P.redirect(req, "../" + raw_encode(new))
 
     def folder(self, f: Item, rest: list[str]) -> Response:
         req, P = self.req, self.P
@@ -1360,7 +1382,12 @@ class Router:
         if job.cfg.auth_token and tok is not None:
             if tok == job.cfg.auth_token:
                 return None, True
-            return self.P.jetty_error(403, "Invalid token provided.", req.path), False
+            # AccessDeniedException -> AccessDeniedHandlerImpl: 403 accessDenied.jelly with the
+            # message; no X-Required-Permission (not an AccessDeniedException3)
+            # [core hudson/model/BuildAuthorizationToken.java checkPermission,
+            # hudson/security/AccessDeniedHandlerImpl.java]
+            return self.P.layout(403, "Access Denied", "<h1>Access Denied</h1>"
+                                 "<p class=\"error\">Invalid token provided.</p>", session=False), False
         r = self.item_perm("hudson.model.Item.Build")
         if r:
             return r, False
