@@ -94,7 +94,8 @@ def test_xpath_wrapper_and_match_errors(d, s):
 
 @pytest.mark.parametrize("path", [
     "job/p", "job/p/1", "job/p/lastBuild", "queue/item/{qid}", "view/all", "computer",
-    "computer/(built-in)", "computer/(built-in)/executors/0", "user/admin",
+    "computer/(built-in)", "computer/(built-in)/executors/0", "user/admin", "me", "whoAmI", "queue",
+    "pluginManager",
 ])
 def test_object_urls_without_trailing_slash_redirect(d, s, path):
     create(s, d, "p")

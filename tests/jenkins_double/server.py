@@ -924,7 +924,8 @@ class Router:
             if rest[1:2] == ["api"] and len(rest) == 3:
                 return self.api(lambda: beans.whoami_bean(self.auth.user), rest[2])
             if len(rest) == 1:
-                return P.layout(200, "Who Am I", f"<h1>Who Am I?</h1><p>Name: {html.escape(self.auth.user)}</p>")
+                return self.directory() or P.layout(
+                    200, "Who Am I", f"<h1>Who Am I?</h1><p>Name: {html.escape(self.auth.user)}</p>")
             return P.not_found()
         if head in ("me", "user"):
             # /me -> Jenkins.getMe(); /user/<id> -> Jenkins.getUser(id) = User.get(id, false)
@@ -949,6 +950,9 @@ class Router:
         if head == "computer":
             return self.computer(rest[1:])
         if head == "pluginManager":
+            if len(rest) == 1:
+                return self.need("hudson.model.Hudson.SystemRead") or self.directory() or P.layout(
+                    200, "Plugins", "<h1>Plugins</h1>")
             if rest[1:2] == ["api"] and len(rest) == 3:
                 # needs Overall/SystemRead (spec §6.1)
                 return self.need("hudson.model.Hudson.SystemRead") or self.api(beans.plugins_bean, rest[2])
@@ -1570,6 +1574,8 @@ class Router:
     # -- queue ------------------------------------------------------------------------------
     def queue(self, rest: list[str]) -> Response:
         req, P, eng = self.req, self.P, self.eng
+        if not rest:
+            return self.directory() or P.layout(200, "Queue", "<h1>Build Queue</h1>")
         if rest[:1] == ["api"] and len(rest) == 2:
             return self.api(lambda: beans.queue_bean(eng), rest[1])
         if rest == ["cancelItem"]:
