@@ -13,6 +13,7 @@ few percent). mtimes are whole seconds, so no per-file pax record is needed.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import io
@@ -42,6 +43,8 @@ from jenkins_kit.backup.members import (
 from jenkins_kit.errors import ExitCode, KitError
 
 CHUNK = 1 << 20
+_READ_HINT = ("run 'jenkins-kit backup' as root on the NFS server (sudo); if it already is root, the file's mode or a "
+              "root-squashing mount denies it: fix that, or leave the path out with --exclude")
 COMPRESSLEVEL = 6
 _ENCODING = "utf-8"
 _ERRORS = "surrogateescape"
@@ -99,7 +102,7 @@ def scan_home(home: Path, excluder: Excluder) -> Scan:
             with os.scandir(abs_dir) as it:
                 names = sorted(e.name for e in it)
         except PermissionError:
-            raise BackupError(f"cannot read folder {abs_dir}: permission denied", "run 'jenkins-kit backup' as root on the NFS server (sudo)") from None
+            raise BackupError(f"cannot read folder {abs_dir}: permission denied", _READ_HINT) from None
         subdirs = []
         for name in names:
             rel = f"{rel_dir}/{name}" if rel_dir else name
@@ -333,7 +336,7 @@ def _add_file(tar: _TarOut, name: str, e: Entry) -> tuple[int, str | None, str |
     except FileNotFoundError:
         return 0, None, f"{e.rel}: removed during the backup; not archived"
     except PermissionError:
-        raise BackupError(f"cannot read {e.path}: permission denied", "run 'jenkins-kit backup' as root on the NFS server (sudo)") from None
+        raise BackupError(f"cannot read {e.path}: permission denied", _READ_HINT) from None
     except OSError as err:
         if err.errno == errno.ELOOP:
             return 0, None, f"{e.rel}: replaced by a symlink during the backup; not archived"
@@ -484,12 +487,29 @@ def _read_all(tf: tarfile.TarFile, ti: tarfile.TarInfo, limit: int = 1 << 30) ->
 
 def verify(path: str | os.PathLike[str], *, progress: Progress | None = None) -> Verified:
     """Read the whole archive once: member safety, sha256 of every file against the manifest, counts."""
-    header: dict[str, Any] | None = None
-    manifest: dict[str, Any] | None = None
     members: list[tarfile.TarInfo] = []
     digests: dict[str, str] = {}
     sizes: dict[str, int] = {}
     problems: list[str] = []
+    meta: dict[str, Any] = {}
+    with corrupt_as_invalid(path):
+        _verify_pass(path, progress, members, digests, sizes, problems, meta)
+    header, manifest = meta.get(HEADER_NAME), meta.get(MANIFEST_NAME)
+    return _verdict(path, header, manifest, members, digests, sizes, problems)
+
+
+@contextlib.contextmanager
+def corrupt_as_invalid(path: str | os.PathLike[str]) -> Iterator[None]:
+    """A damaged stream met while reading a member's data (not only between members) is ArchiveInvalid."""
+    try:
+        yield
+    except (tarfile.TarError, EOFError, zlib.error) as e:
+        raise ArchiveInvalid(f"{path} is truncated or corrupt: {e}",
+                             "the archive cannot be used; take another backup or use an older one") from None
+
+
+def _verify_pass(path: str | os.PathLike[str], progress: Progress | None, members: list[tarfile.TarInfo],
+                 digests: dict[str, str], sizes: dict[str, int], problems: list[str], meta: dict[str, Any]) -> None:
     for tf, ti in iter_members(path, progress):
         members.append(ti)
         if ti.isreg() and ti.name in (HEADER_NAME, MANIFEST_NAME):
@@ -499,10 +519,7 @@ def verify(path: str | os.PathLike[str], *, progress: Progress | None = None) ->
             except ValueError:
                 problems.append(f"{ti.name} is not valid JSON")
                 continue
-            if ti.name == HEADER_NAME:
-                header = doc
-            else:
-                manifest = doc
+            meta[ti.name] = doc
         elif ti.isreg() and ti.name.startswith(HOME + "/"):
             f = tf.extractfile(ti)
             h = hashlib.sha256()
@@ -515,6 +532,10 @@ def verify(path: str | os.PathLike[str], *, progress: Progress | None = None) ->
                 n += len(b)
             digests[ti.name[len(HOME) + 1 :]] = h.hexdigest()
             sizes[ti.name[len(HOME) + 1 :]] = n
+
+
+def _verdict(path: str | os.PathLike[str], header: dict[str, Any] | None, manifest: dict[str, Any] | None,
+             members: list[tarfile.TarInfo], digests: dict[str, str], sizes: dict[str, int], problems: list[str]) -> Verified:
     problems += member_problems([as_member(m) for m in members])
     if not members or members[0].name != HEADER_NAME:
         problems.append(f"the first member is not {HEADER_NAME}: not an archive written by jenkins-kit")

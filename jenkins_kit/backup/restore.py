@@ -15,6 +15,7 @@ sibling folder `<target>.pre-restore-<time>` (nothing is deleted).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets as _random
 import shutil
@@ -29,6 +30,7 @@ from typing import Any
 from jenkins_kit.backup.archive import (
     CHUNK,
     ArchiveInvalid,
+    corrupt_as_invalid,
     Progress,
     Verified,
     iter_members,
@@ -190,7 +192,14 @@ def restore(
     stage = target_p / f"{_STAGE_PREFIX}{_random.token_hex(6)}"
     os.mkdir(stage, 0o700)
     try:
-        _extract(archive, v, stage, do_chown)
+        try:
+            with corrupt_as_invalid(archive):
+                _extract(archive, v, stage, do_chown)
+        except OSError as e:
+            if e.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise RestoreError(f"no space left on the device of {target_p} while restoring; the staged files were removed, "
+                                   "the target is as it was", "free space there and restore again") from None
+            raise
         if aside is not None:
             os.mkdir(aside, 0o700)
             for child in sorted(os.listdir(target_p)):
