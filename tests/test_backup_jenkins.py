@@ -49,11 +49,17 @@ def start_build(d, ms: int):
 
 
 def test_backup_waits_for_a_running_build_then_lifts_quiet_down(jd, home: Path, tmp_path: Path):
+    import jenkins as pyjenkins  # python-jenkins: a third-party client referees what the double says
+
+    other = pyjenkins.Jenkins(jd.url, username=jd.user, password=jd.token, timeout=10)
     build = start_build(jd, 1500)
     jd.clear_requests()
     first_byte: list[float] = []
+    seen_quiet: list[bool] = []
     r = backup(home, tmp_path / "b", client=jd.client, wait_s=30, poll_s=0.1,
+               on_wait=lambda running, left: seen_quiet.append(other.get_info()["quietingDown"]),
                progress=lambda *a: first_byte or first_byte.append(time.time()))
+    assert seen_quiet and all(seen_quiet) and other.get_info()["quietingDown"] is False
     q = r.jenkins
     assert q.running_at_start == ["app #1"] and q.still_running == [] and q.waited_s > 0.3
     assert q.quieted and q.lifted and not q.was_quieting and not quieting(jd)
@@ -118,7 +124,9 @@ def test_quiet_down_lifted_when_the_disk_is_full(jd, tmp_path: Path):
 
 
 def test_an_administrators_quiet_down_is_left_as_found(jd, home: Path, tmp_path: Path):
-    jd.client.post("quietDown", params={"message": "restart at noon"})
+    import jenkins as pyjenkins
+
+    pyjenkins.Jenkins(jd.url, username=jd.user, password=jd.token, timeout=10).quiet_down()  # an administrator did this
     jd.clear_requests()
     r = backup(home, tmp_path / "b", client=jd.client, wait_s=5)
     assert r.jenkins.was_quieting and not r.jenkins.lifted
