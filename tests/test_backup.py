@@ -239,3 +239,9 @@ def test_cli_backup_verify_restore_json(home: Path, tmp_path: Path):
     assert again.exit_code == 2 and "is not empty" in again.stderr and "--force" in again.stderr
     human = runner.invoke(cli, ["restore", out["archive"], "--target", str(tmp_path / "t2")])
     assert human.exit_code == 0 and "next: jenkins-kit up" in human.stdout
+
+
+def test_every_default_exclude_is_documented():
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "backup.md").read_text()
+    for pattern in DEFAULT_EXCLUDES:
+        assert f"`{pattern}`" in doc, pattern
