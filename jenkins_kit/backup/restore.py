@@ -19,9 +19,10 @@ import errno
 import os
 import secrets as _random
 import shutil
+import signal
 import stat
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -194,23 +195,24 @@ def restore(
     try:
         try:
             with corrupt_as_invalid(archive):
-                _extract(archive, v, stage, do_chown)
+                top_dirs = _extract(archive, v, stage, do_chown)
         except OSError as e:
             if e.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise RestoreError(f"no space left on the device of {target_p} while restoring; the staged files were removed, "
                                    "the target is as it was", "free space there and restore again") from None
             raise
-        if aside is not None:
-            os.mkdir(aside, 0o700)
-            for child in sorted(os.listdir(target_p)):
-                if child != stage.name:
-                    os.rename(target_p / child, aside / child)
-            st = os.stat(target_p)
-            os.chmod(aside, stat.S_IMODE(st.st_mode))
-            result.moved_aside = str(aside)
-        for child in sorted(os.listdir(stage)):
-            os.rename(stage / child, target_p / child)
-        os.rmdir(stage)
+        with _deferred_interrupts():  # a few renames: never leave the target half old, half new
+            if aside is not None:
+                os.mkdir(aside, 0o700)
+                for child in sorted(os.listdir(target_p)):
+                    if child != stage.name:
+                        os.rename(target_p / child, aside / child)
+                st = os.stat(target_p)
+                os.chmod(aside, stat.S_IMODE(st.st_mode))
+                result.moved_aside = str(aside)
+            for child in sorted(os.listdir(stage)):
+                os.rename(stage / child, target_p / child)
+            os.rmdir(stage)
     except BaseException:
         with contextlib.suppress(OSError):
             shutil.rmtree(stage)
@@ -218,6 +220,9 @@ def restore(
             with contextlib.suppress(OSError):
                 target_p.rmdir()
         raise
+    for name, ti in top_dirs:  # after the move: moving a folder needs it writable, and touches its times
+        os.chmod(target_p / name, ti.mode & 0o7777)
+        os.utime(target_p / name, (ti.mtime, ti.mtime))
     root = next(e for e in plan if e.path == "")
     if do_chown:
         os.chown(target_p, root.uid, root.gid)
@@ -230,7 +235,25 @@ def _mtime_of(v: Verified) -> int:
     return int(next(m.mtime for m in v.members if m.name == HOME))
 
 
-def _extract(archive: str | os.PathLike[str], v: Verified, stage: Path, do_chown: bool) -> None:
+@contextlib.contextmanager
+def _deferred_interrupts() -> Iterator[None]:
+    """Ctrl-C/SIGTERM during the final renames (milliseconds) are noted and ignored, not raised
+    half-way; elsewhere (not the main thread) there is nothing to defer."""
+    try:
+        old = {sig: signal.signal(sig, lambda *_a: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def _extract(archive: str | os.PathLike[str], v: Verified, stage: Path, do_chown: bool) -> list[tuple[str, tarfile.TarInfo]]:
+    """Write every member under `stage`; returns the top-level folders whose mode and times are
+    applied only after they are moved into place."""
     expected = [(m.name, m.type, m.linkname, m.size) for m in v.members]
     dirs: list[tuple[str, tarfile.TarInfo]] = []
     links: list[tarfile.TarInfo] = []
@@ -271,8 +294,14 @@ def _extract(archive: str | os.PathLike[str], v: Verified, stage: Path, do_chown
             os.lchown(path, ti.uid, ti.gid)
         if ti.issym():
             os.utime(path, (ti.mtime, ti.mtime), follow_symlinks=False)
+    top: list[tuple[str, tarfile.TarInfo]] = []
     for path, ti in reversed(dirs):  # deepest first, so a read-only folder is closed last
         if do_chown:
             os.chown(path, ti.uid, ti.gid)
+        rel = ti.name[len(HOME) + 1 :]
+        if "/" not in rel:
+            top.append((rel, ti))
+            continue
         os.chmod(path, ti.mode & 0o7777)
         os.utime(path, (ti.mtime, ti.mtime))
+    return top
