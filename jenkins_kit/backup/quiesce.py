@@ -25,8 +25,8 @@ from jenkins_kit.errors import ExitCode, KitError
 OnTimeout = Literal["refuse", "proceed"]
 
 _RUNNING_TREE = (
-    "busyExecutors,computer[displayName,executors[currentExecutable[url,fullDisplayName]],"
-    "oneOffExecutors[currentExecutable[url,fullDisplayName]]]"
+    "busyExecutors,computer[displayName,executors[idle,currentExecutable[url,fullDisplayName]],"
+    "oneOffExecutors[idle,currentExecutable[url,fullDisplayName]]]"
 )
 QUIET_MESSAGE = "jenkins-kit backup in progress"
 
@@ -75,6 +75,8 @@ def running_builds(client: Any) -> list[str]:
             cur = (ex or {}).get("currentExecutable")
             if cur:
                 out.append(str(cur.get("fullDisplayName") or cur.get("url") or "a build"))
+            elif (ex or {}).get("idle") is False:  # busy, but the build is hidden from this user (no Item/Read)
+                out.append(f"a build on {comp.get('displayName') or 'a node'} this user cannot see")
     if not out and int(data.get("busyExecutors") or 0) > 0:
         out.append(f"{data['busyExecutors']} busy executor(s)")
     return sorted(out)
