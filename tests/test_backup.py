@@ -245,3 +245,36 @@ def test_every_default_exclude_is_documented():
     doc = (Path(__file__).resolve().parent.parent / "docs" / "backup.md").read_text()
     for pattern in DEFAULT_EXCLUDES:
         assert f"`{pattern}`" in doc, pattern
+
+
+def test_progress_is_shown_on_a_terminal_and_not_in_json(home: Path, tmp_path: Path):
+    import pty
+    import select
+
+    def run(*extra: str) -> tuple[int, str]:
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([sys.executable, "-m", "jenkins_kit", "backup", "--home", str(home), "--dest",
+                                 str(tmp_path / "b"), "--no-quiesce", *extra],
+                                stdout=subprocess.PIPE, stderr=slave, env={**os.environ, "TERM": "xterm", "COLUMNS": "120"})
+        os.close(slave)
+        chunks = []
+        while True:
+            r, _, _ = select.select([master], [], [], 60)
+            if not r:
+                break
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        proc.wait(timeout=60)
+        os.close(master)
+        return proc.returncode, b"".join(chunks).decode("utf-8", "replace")
+
+    populate_home(home / "userContent" / "more", big=48 * 1024 * 1024)  # long enough for a refresh
+    code, err = run()
+    assert code == 0 and "backup" in err and "/s" in err and " MB" in err  # the byte progress bar
+    code, err = run("--json")
+    assert code == 0 and "/s" not in err and "━" not in err
