@@ -24,6 +24,7 @@ from jenkins_kit.backup import (
     BackupError,
     BackupUsageError,
     Excluder,
+    RestoreError,
     TargetNotEmpty,
     backup,
     read_header,
@@ -278,3 +279,19 @@ def test_progress_is_shown_on_a_terminal_and_not_in_json(home: Path, tmp_path: P
     assert code == 0 and "backup" in err and "/s" in err and " MB" in err  # the byte progress bar
     code, err = run("--json")
     assert code == 0 and "/s" not in err and "━" not in err
+
+
+@needs_root
+def test_restore_onto_a_full_disk_leaves_the_target_as_it_was(home: Path, tmp_path: Path):
+    r = backup(home, tmp_path / "b")
+    target = tmp_path / "small"
+    target.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(target)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        with pytest.raises(RestoreError, match="no space left") as e:
+            restore(r.archive, target)
+        assert "the target is as it was" in e.value.message
+        assert list(target.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(target)], check=True)

@@ -273,4 +273,7 @@ def _write_atomic(tmp: Path, final: Path, home: Path, scan: Any, header: dict[st
                 f"no space left on the device of {final.parent} while writing the backup; the partial archive was removed",
                 "free space there, write elsewhere with --dest, or keep fewer archives with --keep N",
             ) from None
+        if isinstance(e, OSError) and not isinstance(e, KitError):
+            raise BackupError(f"writing the backup into {final.parent} failed: {e.strerror or e}; the partial archive was removed",
+                              "check the destination's disk and permissions, or write elsewhere with --dest") from None
         raise

@@ -200,7 +200,11 @@ def restore(
             if e.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise RestoreError(f"no space left on the device of {target_p} while restoring; the staged files were removed, "
                                    "the target is as it was", "free space there and restore again") from None
-            raise
+            where = f" {e.filename}" if e.filename else ""
+            raise RestoreError(
+                f"cannot restore{where}: {e.strerror or e}; the staged files were removed, the target is as it was",
+                "run as root on the NFS server itself (a mount with root_squash refuses chown), with write access to the target",
+            ) from None
         with _deferred_interrupts():  # a few renames: never leave the target half old, half new
             if aside is not None:
                 os.mkdir(aside, 0o700)
