@@ -151,6 +151,13 @@ def restore(
     if target_p.exists() and not target_p.is_dir():
         raise RestoreError(f"the target {target_p} exists and is not a directory")
     check_dir = target_p if target_p.is_dir() else target_p.parent
+    non_empty = target_p.is_dir() and not _is_empty(target_p)
+    if non_empty and not force:
+        raise TargetNotEmpty(
+            f"the target {target_p} is not empty",
+            "restore into an empty export directory, or pass --force to move its current contents aside "
+            f"(into {target_p.name}.pre-restore-<time> beside it) first",
+        )
     v = verify(archive, progress=progress)
     problems = v.problems + (_filter_check(v, check_dir) if not v.problems else [])
     if problems:
@@ -168,13 +175,6 @@ def restore(
         owners = sorted({f"{e.uid}:{e.gid}" for e in plan})
         warnings.append(f"not running as root: files are owned by the current user, not {', '.join(owners)}; "
                         "run 'sudo jenkins-kit restore' or chown them before Jenkins starts")
-    non_empty = target_p.is_dir() and not _is_empty(target_p)
-    if non_empty and not force:
-        raise TargetNotEmpty(
-            f"the target {target_p} is not empty",
-            "restore into an empty export directory, or pass --force to move its current contents aside "
-            f"(into {target_p.name}.pre-restore-<time> beside it) first",
-        )
     result = RestoreResult(str(archive), str(target_p), dry_run, plan, v.manifest or {}, do_chown, warnings=warnings)
     if dry_run:
         return result
