@@ -168,3 +168,27 @@ def test_the_command_with_jenkins_unreachable_writes_nothing(home: Path, tmp_pat
     assert proc.returncode != 0 and "cannot connect" in proc.stderr and "t0ken-x" not in proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr
     assert not dest.exists() or [p.name for p in dest.iterdir()] == [".jenkins-kit-backup.lock"]
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="owners are part of the comparison")
+def test_cli_backup_then_restore_gives_an_identical_tree(jd, home: Path, tmp_path: Path):
+    """The commands as the user runs them: config with nfs.path under --root, credentials in the env."""
+    from tests.backup_support import EXCLUDED_BY_DEFAULT, snapshot
+
+    root = tmp_path / "root"
+    (root / "nfs_shared").mkdir(parents=True)
+    home.rename(root / "nfs_shared" / "jenkins")
+    cfg = tmp_path / "jenkins-kit.yaml"
+    cfg.write_text("version: 1\nnfs: {server: 127.0.0.1, path: /nfs_shared/jenkins}\nregistry: {address: '127.0.0.1:5000'}\n")
+    env = {**os.environ, "JENKINS_URL": jd.url, "JENKINS_USER_ID": jd.user, "JENKINS_API_TOKEN": jd.token}
+    b = subprocess.run([sys.executable, "-m", "jenkins_kit", "backup", "-c", str(cfg), "--root", str(root), "--keep", "1"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert b.returncode == 0, b.stderr
+    assert "quieted down, then lifted" in b.stdout and not quieting(jd)
+    archive = next((root / "var" / "backups" / "jenkins-kit").glob("jenkins-kit-backup-*.tar.gz"))
+    target = tmp_path / "other" / "nfs_shared" / "jenkins"
+    r = subprocess.run([sys.executable, "-m", "jenkins_kit", "restore", str(archive), "-c", str(cfg), "--root", str(tmp_path / "other")],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "with their owners" in r.stdout and "next: jenkins-kit up" in r.stdout
+    assert snapshot(target) == snapshot(root / "nfs_shared" / "jenkins", skip=EXCLUDED_BY_DEFAULT)

@@ -195,10 +195,14 @@ def backup(
     progress: Progress | None = None,
     on_wait: Callable[[list[str], float], None] | None = None,
     poll_s: float = 1.0,
+    owner: tuple[int, int] | None = (1000, 1000),
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
 ) -> BackupResult:
     """Back up JENKINS_HOME `home` into `dest`. With a Jenkins `client`, quiesce it for the duration
-    (without one, the caller asserts Jenkins is stopped). Returns what was written."""
+    (without one, the caller asserts Jenkins is stopped). Returns what was written.
+
+    Owners are archived as they are; entries not owned by `owner` (nfs.uid:gid, which Jenkins runs
+    as) are reported, since a restore brings them back just as unwritable for Jenkins."""
     t0 = time.monotonic()
     home_p, dest_p = Path(home), Path(dest)
     try:
@@ -225,6 +229,7 @@ def backup(
                     f"{home_p} holds entries a restore would refuse: " + "; ".join(problems),
                     "exclude them (--exclude PATTERN) or fix the links to point inside the home",
                 )
+            stray = [e.rel or "." for e in scan.entries if owner is not None and (e.st.st_uid, e.st.st_gid) != owner]
             created = now()
             jversion = rep.jenkins_version if rep else _version_from_disk(home_p)
             header = new_header(jversion, home_p, created.strftime("%Y-%m-%dT%H:%M:%SZ"))
@@ -239,9 +244,15 @@ def backup(
             written = _write_atomic(tmp, final, home_p, scan, header, extra, progress)
         size = final.stat().st_size
         deleted, foreign = apply_retention(dest_p, keep, protect=str(final)) if keep is not None else ([], [])
+    warnings = list(written.warnings)
+    if stray and owner is not None:
+        shown = ", ".join(stray[:5]) + (f" and {len(stray) - 5} more" if len(stray) > 5 else "")
+        warnings.append(f"{len(stray)} entr{'y' if len(stray) == 1 else 'ies'} not owned by {owner[0]}:{owner[1]} "
+                        f"(archived and restored as they are, which Jenkins may not be able to write): {shown}; "
+                        "'jenkins-kit nfs export --chown-recursive' fixes the home")
     return BackupResult(
         archive=str(final), size=size, home=str(home_p), manifest=written.manifest, excluded=scan.excluded,
-        skipped=scan.skipped, warnings=written.warnings, jenkins=rep, deleted=deleted, not_ours=foreign,
+        skipped=scan.skipped, warnings=warnings, jenkins=rep, deleted=deleted, not_ours=foreign,
         removed_partials=removed, seconds=time.monotonic() - t0,
     )
 

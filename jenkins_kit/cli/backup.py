@@ -161,7 +161,8 @@ def backup_group(ctx: click.Context, config_path: str, root: str | None, home: s
     with _interruptible("backup"), _progress(not as_json, "backup") as progress:
         try:
             result = backup(home_p, dest_p, client=client, wait_s=wait_s, on_timeout=on_timeout,  # type: ignore[arg-type]
-                            excludes=patterns, keep=keep, progress=progress, on_wait=on_wait)
+                            excludes=patterns, keep=keep, progress=progress, on_wait=on_wait,
+                            owner=(cfg.nfs.uid, cfg.nfs.gid) if cfg is not None else (1000, 1000))
         finally:
             if client is not None:
                 client.close()
