@@ -192,3 +192,17 @@ def test_cli_backup_then_restore_gives_an_identical_tree(jd, home: Path, tmp_pat
     assert r.returncode == 0, r.stderr
     assert "with their owners" in r.stdout and "next: jenkins-kit up" in r.stdout
     assert snapshot(target) == snapshot(root / "nfs_shared" / "jenkins", skip=EXCLUDED_BY_DEFAULT)
+
+
+def test_a_user_without_manage_permission_gets_a_clear_refusal(jd, home: Path, tmp_path: Path):
+    from jenkins_kit.jenkins.errors import PermissionDeniedError
+
+    jd.add_user("dev", token="dev-token-123", role="developer")
+    dev = client_for(type("D", (), {"url": jd.url, "user": "dev", "token": "dev-token-123"})())
+    dest = tmp_path / "b"
+    with pytest.raises(PermissionDeniedError) as e:
+        backup(home, dest, client=dev, wait_s=5)
+    assert "403 user 'dev' lacks the permission" in e.value.message and e.value.exit_code == 14
+    assert not quieting(jd) and calls(jd, "cancelQuietDown") == []  # nothing to lift, and no misleading "still quiet"
+    assert [p.name for p in dest.iterdir()] == [".jenkins-kit-backup.lock"]
+    dev.close()

@@ -513,7 +513,7 @@ def _verify_pass(path: str | os.PathLike[str], progress: Progress | None, member
     for tf, ti in iter_members(path, progress):
         members.append(ti)
         if ti.isreg() and ti.name in (HEADER_NAME, MANIFEST_NAME):
-            raw = _read_all(tf, ti, 1 << 31)
+            raw = _read_all(tf, ti, 512 << 20)
             try:
                 doc = json.loads(raw)
             except ValueError:
