@@ -208,12 +208,15 @@ class GzipPipe(io.RawIOBase):
         self._check()
 
     def abort(self) -> None:
+        """Stop the worker promptly (Ctrl-C, a read error): drop what is queued, then send the end."""
         if self._t.is_alive():
             self._err = self._err or RuntimeError("aborted")
-            try:
-                self._q.put_nowait(None)
-            except queue.Full:
-                pass
+            while True:
+                try:
+                    self._q.get_nowait()
+                except queue.Empty:
+                    break
+            self._q.put(None)  # room now: only this thread produces
             self._t.join(timeout=30)
 
 
