@@ -52,7 +52,10 @@ REQUIRED_BINARIES = COMPONENTS + ("helm",)
 # Real upstream parts started when built (scripts/build-tools builds them all): kwok is the node
 # agent (Ready nodes with heartbeats, pods Running/Ready, deletions finished), the MetalLB controller
 # assigns LoadBalancer addresses, the CNCF registry serves images.
-KWOK_POD_CIDR = "127.240.0.1/16"  # loopback: an address kwok hands a pod can never leave this machine
+# Loopback on purpose: an address kwok hands a pod can never take a packet off this machine. The
+# endpoint controllers leave such IPs out of Endpoints/EndpointSlices (loopback is invalid there),
+# so nothing ever routes to a pod; nothing here needs to.
+KWOK_POD_CIDR = "127.240.0.1/16"
 
 # Controllers run by kube-controller-manager. node-lifecycle-controller (and the taint-eviction
 # controller that acts on its taints) stay off: no kubelet heartbeats the Nodes.
@@ -551,16 +554,17 @@ class LabCluster:
                 "--authorization-mode=Node,RBAC",
                 "--enable-admission-plugins=NodeRestriction",
                 # No node-lifecycle controller runs, so nothing would ever lift not-ready taints.
-                "--disable-admission-plugins=TaintNodesByCondition",
+                # No pod network either: a webhook served from a pod (the MetalLB chart's
+                # validating webhook) could never be reached, so admission webhooks are off. The
+                # endpoint controllers also refuse kwok's loopback pod IPs, by design (see below).
+                "--disable-admission-plugins=TaintNodesByCondition,ValidatingAdmissionWebhook,MutatingAdmissionWebhook",
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 f"--service-account-key-file={pki.sa_pub}",
                 f"--service-account-signing-key-file={pki.sa_key}",
                 "--service-cluster-ip-range=10.96.0.0/16",
                 "--allow-privileged=true",
                 "--enable-priority-and-fairness=false",
-                # Webhook Services resolve to their endpoints (pod IPs, which kwok hands out on
-                # loopback), so the MetalLB controller we run serves the chart's real webhook.
-                "--enable-aggregator-routing=true",
+
                 "--profiling=false",
                 f"--cert-dir={d / 'apiserver-certs'}",
             ],
@@ -690,8 +694,8 @@ class LabCluster:
         once the chart has installed its CRDs, as the chart's controller pod would in a real lab.
 
         The chart's own controller pod is only Running through kwok; this process does the work:
-        it allocates addresses from IPAddressPools into Service status and serves the chart's
-        validating webhook (port 9443, reached through the pod's loopback address)."""
+        it allocates addresses from IPAddressPools into Service status. Its webhook is off: with no
+        pod network the API server could not call it (admission webhooks are disabled here)."""
         if not self.has_metallb_controller:
             raise ToolsMissing(f"metallb-controller not built in {self.bin_dir}: run scripts/build-tools")
 
@@ -716,10 +720,14 @@ class LabCluster:
                                 "--ml-secret-name=",
                                 f"--port={self.ports['metallb-metrics']}",
                                 f"--cert-dir={self.state_dir / 'metallb-certs'}",
+                                "--webhook-mode=disabled",
                                 "--log-level=info",
                             ],
                             env={"KUBECONFIG": str(self.kubeconfig)},
                         )
+                        # The child dies with the *thread* that forked it (PR_SET_PDEATHSIG), so
+                        # this thread lives until the cluster stops.
+                        self._stop_watchers.wait()
                         return
                 self._stop_watchers.wait(0.5)
 
@@ -727,7 +735,7 @@ class LabCluster:
         t.start()
         return t
 
-    def start_registry(self, htpasswd: Path, cert: Path, key: Path) -> str:
+    def start_registry(self, htpasswd: Path, cert: Path, key: Path, ca: Path | None = None) -> str:
         """The CNCF registry (distribution v3) on 127.0.0.1 with TLS and htpasswd auth; returns host:port."""
         if not os.access(self.bin_dir / "registry", os.X_OK):
             raise ToolsMissing(f"registry not built in {self.bin_dir}: run scripts/build-tools")
@@ -746,7 +754,7 @@ class LabCluster:
         }))
         self._spawn("registry", [str(self.bin_dir / "registry"), "serve", str(conf)],
                     env={"OTEL_TRACES_EXPORTER": "none", "OTEL_SDK_DISABLED": "true"})
-        ctx = ssl.create_default_context(cafile=str(self.pki.ca_crt))
+        ctx = ssl.create_default_context(cafile=str(ca or self.pki.ca_crt))
 
         def up() -> bool:
             req = urllib.request.Request(f"https://127.0.0.1:{port}/v2/")
