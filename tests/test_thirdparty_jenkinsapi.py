@@ -65,8 +65,9 @@ def test_jobs_create_config_update_delete(d):
     assert "<description>demo</description>" in cfg
     job.update_config(cfg.replace("<description>demo</description>", "<description>v2</description>"))
     assert j["app"].get_description() == "v2"
-    # disable/enable: POST job/x/disable|enable -> 302 back to the job [core
-    # ParameterizedJobMixIn.doDisable / AbstractItem? (WorkflowJob makeDisabled)]
+    # disable/enable: POST job/x/disable|enable -> 302 back to the job; jenkinsapi reads `color`
+    # ("disabled") [core jenkins/model/ParameterizedJobMixIn.java ParameterizedJob.doDisable/
+    # doEnable, makeDisabled; core Job.getIconColor]
     job.disable()
     assert j["app"].is_enabled() is False
     job.enable()
