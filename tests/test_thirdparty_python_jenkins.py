@@ -8,7 +8,7 @@ import jenkins
 import pytest
 
 from tests.test_double_basics import PIPELINE
-from tests.test_double_items import FOLDER, PARAMS
+from tests.test_double_items import PARAMS
 
 LIST_VIEW = """<?xml version="1.0" encoding="UTF-8"?>
 <hudson.model.ListView>
