@@ -282,15 +282,15 @@ class Jenkins(_Model):
     session_eviction_seconds: Annotated[int, Field(ge=0, le=31536000)] = 86400
     system_message: str = "Managed by jenkins-kit: changes made in the UI may be overwritten."
     credentials: list[StringCredential] = Field(default_factory=list)
+    # The chart 5.9.53's own tested set (charts/jenkins/values.yaml controller.installPlugins). Everything the
+    # rendered files use beyond these four (credentials, plain-credentials, cloudbees-folder, workflow-multibranch,
+    # pipeline-model-definition, ...) is in their dependency closure; pinning it too only adds floors to clear.
     plugins: list[PluginPin] = Field(
         default_factory=lambda: [
-            "kubernetes:4358.vcfd9c5a_0a_f51",
+            "kubernetes:4540.v612369217f87",
             "workflow-aggregator:608.v67378e9d3db_1",
-            "git:5.7.0",
-            "configuration-as-code:1971.vf9280461ea_89",
-            "credentials-binding:696.v256688029804",
-            "cloudbees-folder:6.1008.v0e8ebb_4c5b_88",
-            "workflow-multibranch:806.vb_b_688f609ee9",
+            "git:5.10.1",
+            "configuration-as-code:2115.vf6de120eef70",
         ]
     )
 
