@@ -294,6 +294,18 @@ class Jenkins(_Model):
         ]
     )
 
+    @model_validator(mode="after")
+    def _pins_install(self) -> "Jenkins":
+        # The plugin installer and core refuse these only when the controller starts (jenkins_kit/plugins.py).
+        from jenkins_kit.plugins import check_pins, core_of_image_tag
+
+        problems = check_pins(list(self.plugins), core_of_image_tag(self.image_tag))
+        if problems:
+            p = problems[0]
+            more = f" ({len(problems) - 1} more pin problem(s) after this one)" if len(problems) > 1 else ""
+            raise located(("plugins", p.index), f"{p.message}{more}. Fix: {p.fix}")
+        return self
+
 
 class RegistryCredentials(_Model):
     username: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-@]+$", max_length=255)]
