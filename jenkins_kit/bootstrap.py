@@ -146,7 +146,7 @@ class Bootstrap:
     def values(self) -> dict[str, Any]:
         from jenkins_kit.render.helm_values import render_values
 
-        return render_values(self.cfg)
+        return render_values(self.cfg, self.jcasc_documents())
 
     def plan(self) -> BootstrapPlan:
         cfg = self.cfg
@@ -203,7 +203,7 @@ class Bootstrap:
         """The JCasC documents the controller will read (configScripts key -> YAML), as the chart writes them."""
         from jenkins_kit.render.jcasc import render_jcasc
 
-        return render_jcasc(self.cfg)
+        return render_jcasc(self.cfg, self.config_dir)
 
     def check_jcasc_live(self, bp: BootstrapPlan) -> None:
         """POST every document to the running controller's configuration-as-code check endpoint and put its

@@ -35,6 +35,7 @@ class Issue:
     loc: Loc
     message: str
     hint: str | None = None
+    on_key: bool = True  # point at the key (unknown, deprecated) or at the value (wrong type or constant)
 
     @property
     def path(self) -> str:
@@ -158,7 +159,7 @@ def _check_value(v: Any, spec: dict[str, Any], path: str, loc: Loc, issues: list
     enum = spec.get("enum")
 
     def bad(msg: str, hint: str | None = None) -> None:
-        issues.append(Issue(loc, msg, hint))
+        issues.append(Issue(loc, msg, hint, on_key=False))
 
     if t in ("string", "secret"):
         if not _scalar(v):
@@ -222,16 +223,19 @@ def _check_describable(v: Any, spec: dict[str, Any], path: str, loc: Loc, issues
 # ---------------------------------------------------------------------------------------- text with positions
 
 
-class _Positions(dict):
-    """loc -> (line, column), 1-based; keys of mappings are recorded under ("key",) + loc."""
+_KEY = object()  # marks the position of a mapping key, as opposed to its value
 
-    def at(self, loc: Loc) -> tuple[int | None, int | None]:
+
+class _Positions(dict):
+    """loc -> (line, column), 1-based; keys of mappings are recorded under (_KEY,) + loc."""
+
+    def at(self, loc: Loc, prefer_key: bool = True) -> tuple[int | None, int | None]:
         loc = tuple(loc)
         while True:
-            if ("key",) + loc in self:
-                return self[("key",) + loc]
-            if loc in self:
-                return self[loc]
+            order = ((_KEY,) + loc, loc) if prefer_key else (loc, (_KEY,) + loc)
+            for k in order:
+                if k in self:
+                    return self[k]
             if not loc:
                 return None, None
             loc = loc[:-1]
@@ -251,7 +255,7 @@ def load_positions(text: str) -> tuple[Any, _Positions]:
             out: dict[Any, Any] = {}
             for k, vn in n.value:
                 key = sc.construct_object(k, deep=True)
-                pos[("key",) + loc + (key,)] = (k.start_mark.line + 1, k.start_mark.column + 1)
+                pos[(_KEY,) + loc + (key,)] = (k.start_mark.line + 1, k.start_mark.column + 1)
                 out[key] = build(vn, loc + (key,))
             return out
         if isinstance(n, yaml.SequenceNode):

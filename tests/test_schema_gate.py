@@ -54,7 +54,13 @@ def _matrix() -> list[tuple[str, LabConfig]]:
                             "configuration-as-code:1971.vf9280461ea_89"]},
     }
     agent_opts = {"default": {}, "custom": {"namespace": "ci-agents", "label": "build.pod-1", "container_cap": 1,
-                                            "requests": {"cpu": "2", "memory": "4Gi"}}}
+                                            "requests": {"cpu": "2", "memory": "4Gi"},
+                                            "pod_templates": [{"template": {
+                                                "name": "gradle", "label": "gradle", "idleMinutes": 5, "yamlMergeStrategy": "merge",
+                                                "inheritYamlMergeStrategy": True, "podRetention": "onFailure",
+                                                "containers": [{"name": "gradle", "image": "gradle:8.14-jdk21", "command": "cat",
+                                                                "ttyEnabled": True, "envVars": [{"envVar": {"key": "A", "value": "^${B}"}}]}],
+                                                "volumes": [{"emptyDirVolume": {"mountPath": "/cache", "memory": False}}]}}]}}
     for (rn, reg), (cn, creds), (jn, jen), (an, agents) in itertools.product(
             registry_opts.items(), cred_opts.items(), jenkins_opts.items(), agent_opts.items()):
         repos = []

@@ -32,7 +32,7 @@ def render_bundle(cfg: LabConfig, base_dir: Path | None = None) -> Bundle:
     files: dict[str, str] = {}
     for i, m in enumerate(render_manifests(cfg)):
         files[f"k8s/{manifest_filename(i, m)}"] = to_yaml(m)
-    jcasc = render_jcasc(cfg)
+    jcasc = render_jcasc(cfg, base_dir)
     for name, text in jcasc.items():
         files[f"jcasc/{name}.yaml"] = text
     files["helm/values.yaml"] = (
