@@ -79,8 +79,17 @@ def _agent(agent: Call, where: str, out: list[str]) -> None:
             out.append(f"{where}.{a['name']}: unknown parameter {name!r}")
         elif len(p["args"]) != 1 or p["body"] or p["named"]:
             out.append(f"{where}.{a['name']}.{name}: takes one value")
-        elif spec["params"][name] in ("boolean", "integer") and not p["args"][0].lstrip("-").replace("true", "1").replace("false", "0").isdigit():
+        elif not _fits(spec["params"][name], p["args"][0]):
             out.append(f"{where}.{a['name']}.{name}: expected a {spec['params'][name]}, got {p['args'][0]!r}")
+
+
+def _fits(kind: str, arg: str) -> bool:
+    """A parameter value as pipeline_ast.groovy prints it (a constant's text) against its declared type."""
+    if kind == "boolean":
+        return arg in ("true", "false")
+    if kind == "integer":
+        return arg.lstrip("-").isdigit()
+    return True
 
 
 def _steps(body: list[Call], where: str, out: list[str]) -> None:
