@@ -93,8 +93,43 @@ def _schema_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _check_tree(data: dict[str, Any]) -> None:
+def _nodes_at(data: Any, path: str) -> list[tuple[tuple[Any, ...], Any]]:
+    """(location, node) of every node at a schema path ('jenkins.clouds[].kubernetes.templates[]')."""
+    found: list[tuple[tuple[Any, ...], Any]] = [((), data)]
+    for token in path.split("."):
+        name, many = (token[:-2], True) if token.endswith("[]") else (token, False)
+        nxt = []
+        for loc, node in found:
+            if isinstance(node, dict) and name in node:
+                v = node[name]
+                if many and isinstance(v, list):
+                    nxt += [(loc + (name, i), x) for i, x in enumerate(v)]
+                elif not many:
+                    nxt.append((loc + (name,), v))
+        found = nxt
+    return found
+
+
+def _missing_attributes(d: Any, data: dict[str, Any]) -> list[jcasc_schema.Issue]:
+    """Attributes this controller's plugins lack (`set_missing`): a controller running older plugin versions."""
+    out = []
+    for path, names in (getattr(d, "casc_missing", None) or {}).items():
+        for loc, node in _nodes_at(data, path):
+            for key in node if isinstance(node, dict) else ():
+                if key in names:
+                    out.append(jcasc_schema.Issue(loc + (key,), f"unknown attribute {key!r}"))
+    return out
+
+
+def set_missing(d: Any, missing: dict[str, list[str]]) -> None:
+    """Make the double's plugins lack some attributes: {schema path: [attribute, ...]}; {} restores them."""
+    d.casc_missing = dict(missing)
+
+
+def _check_tree(data: dict[str, Any], d: Any = None) -> None:
     issues = [i for i in jcasc_schema.check({k: v for k, v in data.items() if k not in UNCHECKED_ROOTS})]
+    issues += _missing_attributes(d, data)
+    missing = getattr(d, "casc_missing", None) or {}
     unknown_roots = [i for i in issues if len(i.loc) == 1 and "no configurator" in i.message]
     attrs = [i for i in issues if i not in unknown_roots]
     if attrs:
@@ -104,7 +139,7 @@ def _check_tree(data: dict[str, Any]) -> None:
             keys = [str(i.loc[-1]) for i in attrs if i.loc[:-1] == parent and i.message.startswith("unknown attribute")]
             path = _schema_path(parent)
             cls, name = TARGETS.get(path, (path, path.rsplit(".", 1)[-1].rstrip("[]")))
-            valid = list(jcasc_schema.schema().get(path, {}))
+            valid = [a for a in jcasc_schema.schema().get(path, {}) if a not in missing.get(path, [])]
             base = "Invalid configuration elements for type: "
             full = f"{base}class {cls} : {','.join(keys)}.\nAvailable attributes : {', '.join(valid)}"
             raise ConfiguratorError(f"{name}: {full}", base, name, ",".join(keys), valid)
@@ -131,7 +166,7 @@ def _merge(into: Any, new: Any, source: str, path: str) -> Any:
     raise ConfiguratorError(f"Found conflicting configuration at {source} ({path})")
 
 
-def load(sources: dict[str, str]) -> dict[str, Any]:
+def load(sources: dict[str, str], d: Any = None) -> dict[str, Any]:
     """Read and merge the sources (sorted by name, as ConfigurationAsCode#configs sorts files), then check."""
     merged: dict[str, Any] = {}
     for name in sorted(sources):
@@ -144,7 +179,7 @@ def load(sources: dict[str, str]) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise ConfiguratorError(f"{name}: the top level must be a mapping")
         merged = _merge(merged, data, name, "")
-    _check_tree({k: v for k, v in merged.items() if not str(k).startswith("x-")})
+    _check_tree({k: v for k, v in merged.items() if not str(k).startswith("x-")}, d)
     return merged
 
 
@@ -181,14 +216,14 @@ def handle(router: Any, action: str) -> Any | None:
         return P.jetty_error(403, None, req.path)  # sendError(403)
     if action == "reload":
         try:
-            d.casc_applied = load(sources(d))
+            d.casc_applied = load(sources(d), d)
         except ConfiguratorError as e:
             return _error_page(P, e)
         d.casc_reloads = getattr(d, "casc_reloads", 0) + 1
         return P.redirect(req, "/configuration-as-code/")
     body = (b"" if req.body_consumed else req.body).decode("utf-8", "replace")
     try:
-        data = load({"request": body})
+        data = load({"request": body}, d)
     except ConfiguratorError as e:
         if action == "apply" or not modern():
             return P.oops(500)
