@@ -20,6 +20,7 @@ what jenkins-kit manages:
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from functools import lru_cache
@@ -87,8 +88,6 @@ def check_helm_values(user: dict[str, Any], managed: dict[str, Any], override: l
                 return
             for k, sub in v.items():
                 if k not in shape:
-                    import difflib
-
                     close = difflib.get_close_matches(str(k), list(shape), n=1, cutoff=0.6)
                     issues.append((loc + (k,), f"{'.'.join(loc + (k,))} is not a key of the jenkins chart 5.9.53's values",
                                    f"did you mean {'.'.join(loc + (close[0],))!r}?" if close else
@@ -137,6 +136,13 @@ def check_pod_template(template: dict[str, Any], managed_names: set[str], overri
     elif name in managed_names and not override:
         issues.append((("name",), f"{name!r} is jenkins-kit's own pod template",
                        "pick another name, or set override: true on this entry to replace jenkins-kit's template"))
+    label = template.get("label")
+    taken = set(str(label).split()) & managed_names if isinstance(label, str) else set()
+    if taken and not override:
+        # the generated pipelines ask for `agent { label '<agents.label>' }`: a second template with that label
+        # could run them in a pod without the builder and kubectl containers
+        issues.append((("label",), f"label {sorted(taken)[0]!r} selects jenkins-kit's own pod template",
+                       "use another label, or set override: true on this entry to replace jenkins-kit's template"))
     return issues
 
 

@@ -132,7 +132,8 @@ def test_extra_pod_template_lands_in_our_cloud_with_a_stable_id(tmp_path: Path) 
      "agents.pod_templates[0].template.containers[0].securityContext: unknown attribute 'securityContext'", "securityContext:"),
     ({**GRADLE, "name": "jenkins-kit-agent"}, "agents.pod_templates[0].template.name: 'jenkins-kit-agent' is jenkins-kit's own pod template", "name: jenkins-kit-agent"),
     ({**GRADLE, "nodeUsageMode": "exclusive"}, "'exclusive' is not one of NORMAL, EXCLUSIVE (exact case)", "nodeUsageMode:"),
-], ids=["deprecated", "unknown", "ours", "enum"])
+    ({**GRADLE, "label": "gradle jenkins-kit-agent"}, "agents.pod_templates[0].template.label: label 'jenkins-kit-agent' selects jenkins-kit's own pod template", "label: gradle jenkins-kit-agent"),
+], ids=["deprecated", "unknown", "ours", "enum", "our-label"])
 def test_bad_pod_templates_are_refused_in_place(tmp_path: Path, template: dict, expect: str, needle: str) -> None:
     cfg_path = _lab(tmp_path, agents={"pod_templates": [{"template": template}]})
     (p,) = _problems(cfg_path)
