@@ -31,9 +31,8 @@ from jenkins_kit.kube.client import (
 from jenkins_kit.kube.helm import ChartRef, Helm, parse_manifest
 from jenkins_kit.kube.placement import PlacementReport, explain
 from jenkins_kit.plan import Change, Plan, text_diff, yaml_diff
-from jenkins_kit.render.jcasc import secret_mounts
 from jenkins_kit.render.manifests import render_metallb as metallb_objects
-from jenkins_kit.secretrefs import Expectation, check_agents, check_controller
+from jenkins_kit.secretrefs import Expectation, check_agents, check_controller, expectations
 from jenkins_kit.secrets import SecretValue, describe, generate_password, redact_casc_text, redact_values, resolve
 
 METALLB_REPO = "https://metallb.github.io/metallb"
@@ -392,16 +391,7 @@ class Bootstrap:
         return keys
 
     def secret_expectations(self) -> dict[str, Expectation]:
-        a = self.cfg.jenkins.admin
-        admin_values = f"controller.admin.createSecret: true with controller.admin.existingSecret: {a.existing_secret}"
-        out = {
-            "chart-admin-username": Expectation(a.existing_secret, a.user_key, admin_values + f", userKey: {a.user_key}"),
-            "chart-admin-password": Expectation(a.existing_secret, a.password_key, admin_values + f", passwordKey: {a.password_key}"),
-        }
-        for m in secret_mounts(self.cfg):
-            out[f"{m['name']}-{m['keyName']}"] = Expectation(
-                m["name"], m["keyName"], f"controller.additionalExistingSecrets: [{{name: {m['name']}, keyName: {m['keyName']}}}]")
-        return out
+        return expectations(self.cfg)
 
     def check_secret_references(self, bp: BootstrapPlan, desired: list[dict[str, Any]]) -> None:
         """Refuse the plan when the JCasC or an agent template reads a secret the pods will not have."""

@@ -23,6 +23,8 @@ from typing import Any
 
 import yaml
 
+from jenkins_kit.config.schema import LabConfig
+
 # `^${x}` is JCasC's escape (kept literal for the plugin); `${x:-default}` always resolves.
 _VAR = re.compile(r"(\^?)\$\{([^${}]*)\}")  # innermost first, as JCasC resolves nested ones
 # Prefixed forms (`${base64:...}`, `${readFile:...}`, `${json:k:...}`) are lookups of their own.
@@ -62,6 +64,23 @@ def _scalars(node: Any) -> Iterable[str]:
             yield from _scalars(v)
     elif isinstance(node, str):
         yield node
+
+
+def expectations(cfg: LabConfig) -> dict[str, Expectation]:
+    """Where jenkins-kit mounts each variable its JCasC uses: the admin Secret through the chart's
+    admin values, every other Secret key through controller.additionalExistingSecrets."""
+    from jenkins_kit.render.jcasc import secret_mounts
+
+    a = cfg.jenkins.admin
+    admin = f"controller.admin.createSecret: true with controller.admin.existingSecret: {a.existing_secret}"
+    out = {
+        "chart-admin-username": Expectation(a.existing_secret, a.user_key, admin + f", userKey: {a.user_key}"),
+        "chart-admin-password": Expectation(a.existing_secret, a.password_key, admin + f", passwordKey: {a.password_key}"),
+    }
+    for m in secret_mounts(cfg):
+        out[f"{m['name']}-{m['keyName']}"] = Expectation(
+            m["name"], m["keyName"], f"controller.additionalExistingSecrets: [{{name: {m['name']}, keyName: {m['keyName']}}}]")
+    return out
 
 
 def jcasc_variables(text: str) -> list[str]:

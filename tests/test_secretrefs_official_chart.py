@@ -13,7 +13,7 @@ import pytest
 
 from jenkins_kit.kube.helm import ChartRef, Helm
 from jenkins_kit.render.helm_values import render_values
-from jenkins_kit.secretrefs import check_agents, check_controller, controller_sources, jcasc_variables
+from jenkins_kit.secretrefs import check_agents, check_controller, controller_sources, expectations, jcasc_variables
 from tests.helpers import config_with, sample_config
 from tests.official_chart import JENKINS_CHART, require_chart, require_helm
 
@@ -39,9 +39,7 @@ SAMPLE_SECRETS = {
 
 
 def _expectations(cfg):
-    from jenkins_kit.bootstrap import Bootstrap
-
-    return Bootstrap(cfg, None, None, ChartRef("x")).secret_expectations()  # type: ignore[arg-type]
+    return expectations(cfg)
 
 
 def test_sample_lab_resolves_every_reference_in_the_official_chart(helm):

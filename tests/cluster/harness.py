@@ -735,7 +735,7 @@ class LabCluster:
         t.start()
         return t
 
-    def start_registry(self, htpasswd: Path, cert: Path, key: Path) -> str:
+    def start_registry(self, htpasswd: Path, cert: Path, key: Path, ca: Path | None = None) -> str:
         """The CNCF registry (distribution v3) on 127.0.0.1 with TLS and htpasswd auth; returns host:port."""
         if not os.access(self.bin_dir / "registry", os.X_OK):
             raise ToolsMissing(f"registry not built in {self.bin_dir}: run scripts/build-tools")
@@ -754,7 +754,7 @@ class LabCluster:
         }))
         self._spawn("registry", [str(self.bin_dir / "registry"), "serve", str(conf)],
                     env={"OTEL_TRACES_EXPORTER": "none", "OTEL_SDK_DISABLED": "true"})
-        ctx = ssl.create_default_context(cafile=str(self.pki.ca_crt))
+        ctx = ssl.create_default_context(cafile=str(ca or self.pki.ca_crt))
 
         def up() -> bool:
             req = urllib.request.Request(f"https://127.0.0.1:{port}/v2/")
