@@ -190,8 +190,16 @@ def _named_items(docs: list[Any]) -> dict[str, set[str]]:
     return {"cloud": clouds, "credential": creds}
 
 
-def check_fragment(text: str, file: str, managed_docs: dict[str, str], override: list[str]) -> list[ConfigProblem]:
-    """Problems of one user JCasC fragment, positioned in that file."""
+def parse_managed(managed_docs: dict[str, str]) -> dict[str, Any]:
+    """jenkins-kit's fragments, parsed once (libyaml when present)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return {k: yaml.load(v, Loader=loader) for k, v in managed_docs.items()}  # noqa: S506 - a safe loader
+
+
+def check_fragment(text: str, file: str, managed: dict[str, Any], override: list[str]) -> list[ConfigProblem]:
+    """Problems of one user JCasC fragment, positioned in that file. `managed`: parse_managed(jenkins-kit's)."""
     import yaml
 
     try:
@@ -214,16 +222,16 @@ def check_fragment(text: str, file: str, managed_docs: dict[str, str], override:
         problems.append(ConfigProblem(file, line, col, "configuration-as-code", "relaxes JCasC's rejection of unknown, "
                                       "deprecated or restricted attributes for every file, jenkins-kit's included",
                                       "remove it: jenkins-kit checks every fragment against the plugins' schema instead"))
-    ours = [yaml.safe_load(t) for t in managed_docs.values()]
-    managed: dict[str, str] = {}
-    for key, doc in zip(managed_docs, ours):
+    ours = list(managed.values())
+    owner: dict[str, str] = {}
+    for key, doc in managed.items():
         for p in _scalar_paths(doc):
-            managed[p] = key
+            owner[p] = key
     for p, loc in _scalar_paths(data).items():
-        hit = next((m for m in managed if m == p or m.startswith(p + ".") or p.startswith(m + ".")), None)
+        hit = next((m for m in owner if m == p or m.startswith(p + ".") or p.startswith(m + ".")), None)
         if hit is not None and p not in override and hit not in override:
             line, col = pos.at(loc)
-            problems.append(ConfigProblem(file, line, col, p, f"sets {hit}, which jenkins-kit's {managed[hit]} fragment sets "
+            problems.append(ConfigProblem(file, line, col, p, f"sets {hit}, which jenkins-kit's {owner[hit]} fragment sets "
                                           "(JCasC would stop with 'Found conflicting configuration')",
                                           f"drop it, or add {hit!r} to this file's override list in jenkins.jcasc_files"))
     theirs, mine = _named_items([data]), _named_items(ours)
@@ -253,7 +261,7 @@ def check_fragments(cfg: Any, base_dir: Path | None, config_file: str) -> None:
     if not cfg.jenkins.jcasc_files:
         return
     problems: list[ConfigProblem] = []
-    managed = render_managed_jcasc(cfg)
+    managed = parse_managed(render_managed_jcasc(cfg))
     try:
         _, cpos = jcasc_schema.load_positions(Path(config_file).read_text(encoding="utf-8"))
     except Exception:  # the loader has read it already; positions are a courtesy
