@@ -27,6 +27,16 @@ CHART_PINS = (
 )
 
 
+# What the rendered files cannot work without; `jenkins.plugins` replaces the chart's installPlugins, so each must
+# be pinned (everything else they use arrives as their dependencies: credentials, plain-credentials, folders...).
+REQUIRED = {
+    "configuration-as-code": "reads every JCasC fragment jenkins-kit renders",
+    "kubernetes": "the Kubernetes cloud and pod template in jenkins-kit-cloud (jenkins.clouds[].kubernetes)",
+    "workflow-aggregator": "the Pipeline and multibranch jobs and their declarative Jenkinsfiles",
+    "git": "the git step and the Git SCM of the generated jobs",
+}
+
+
 @dataclass(frozen=True)
 class Release:
     """One known release. `min_core` None: a real release (named as a floor by another pom) whose own pom
@@ -52,7 +62,6 @@ TABLE: dict[str, dict[str, Release]] = {
         "4540.v612369217f87": Release("2.504.3", {
             "cloudbees-folder": "6.1026.ve06dfa_cf31c3",
             "plain-credentials": "199.v9f8e1f741799",
-            "credentials": "1415.v831096eb_5534",
         }, note="min core and floors from a82d78a0, the nearest examined commit (open PR #2812 would raise core to 2.516.3)"),
     },
     "workflow-aggregator": {
@@ -122,7 +131,7 @@ def core_of_image_tag(tag: str) -> str | None:
 class PinProblem:
     """`index`: position in the pin list the problem is reported at."""
 
-    index: int
+    index: int  # -1: the list as a whole
     message: str
     fix: str
     rank: int = 0  # unknown version, then core, then floors: the first one shown is the most basic
@@ -132,8 +141,9 @@ def _known(name: str) -> str:
     return ", ".join(sorted(TABLE[name], key=version_key, reverse=True))
 
 
-def check_pins(pins: list[str], core: str | None) -> list[PinProblem]:
-    """Problems of a pin list for a controller running Jenkins `core` (None: not checked against core)."""
+def check_pins(pins: list[str], core: str | None, require: bool = True) -> list[PinProblem]:
+    """Problems of a pin list for a controller running Jenkins `core` (None: not checked against core).
+    `require`: also report the REQUIRED plugins the list lacks (after the problems of the pins themselves)."""
     problems: list[PinProblem] = []
     at: dict[str, tuple[int, str]] = {}
     for i, pin in enumerate(pins):
@@ -156,7 +166,8 @@ def check_pins(pins: list[str], core: str | None) -> list[PinProblem]:
         if core is not None and rel.min_core is not None and older(core, rel.min_core):
             fits = [v for v, r in releases.items() if r.min_core is not None and not older(core, r.min_core)]
             alt = f", or pin {name}:{sorted(fits, key=version_key)[-1]}" if fits else ""
-            problems.append(PinProblem(i, f"{name}:{ver} needs Jenkins core {rel.min_core} or newer, but jenkins.image_tag runs {core}",
+            note = f" ({rel.note})" if rel.note else ""
+            problems.append(PinProblem(i, f"{name}:{ver} needs Jenkins core {rel.min_core} or newer{note}, but jenkins.image_tag runs {core}",
                                        f"set jenkins.image_tag to {rel.min_core} or later (e.g. 2.568.2-jdk21){alt}", 1))
         for dep, floor in rel.requires.items():
             if dep in at and older(at[dep][1], floor) and (dep not in TABLE or at[dep][1] in TABLE[dep]):
@@ -164,7 +175,12 @@ def check_pins(pins: list[str], core: str | None) -> list[PinProblem]:
                 problems.append(PinProblem(j, f"{dep}:{dv} is older than {floor}, which {name}:{ver} requires; "
                                               "the plugin installer refuses a top-level pin below a dependency's floor",
                                            f"pin {dep} at {floor} or newer, or drop the pin ({dep} comes in with {name})", 2))
-    problems.sort(key=lambda p: (p.index, p.rank))
+    chart = dict(p.split(":", 1) for p in CHART_PINS)
+    for name, why in REQUIRED.items() if require else ():
+        if name not in at:
+            problems.append(PinProblem(-1, f"{name} is not pinned, but {why} needs it (jenkins.plugins replaces the chart's list)",
+                                       f"add {name}:{chart[name]} (the chart 5.9.53's pin) to jenkins.plugins"))
+    problems.sort(key=lambda p: (p.index if p.index >= 0 else len(pins), p.rank))
     return problems
 
 

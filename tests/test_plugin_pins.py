@@ -48,7 +48,7 @@ def test_the_old_defaults_are_refused_for_each_reason() -> None:
             "(known: 6.1026.ve06dfa_cf31c3, 6.1023.v4fcb_72152519, 6.1008.v5ed27a_3a_e475)") in text
     # even the real 6.1008 is below kubernetes 4358's floor
     fixed = [p.replace("6.1008.v0e8ebb_4c5b_88", "6.1008.v5ed27a_3a_e475") for p in OLD_DEFAULTS]
-    (floor,) = check_pins(fixed, "2.568.2")
+    (floor,) = check_pins(fixed, "2.568.2", require=False)
     assert "6.1023.v4fcb_72152519, which kubernetes:4358.vcfd9c5a_0a_f51 requires" in floor.message
     # bumping git alone breaks credentials-binding and configuration-as-code (reference §1)
     bumped = [p.replace("git:5.7.0", "git:5.10.1") for p in fixed if not p.startswith("cloudbees-folder")]
@@ -58,10 +58,20 @@ def test_the_old_defaults_are_refused_for_each_reason() -> None:
 
 
 def test_core_older_than_a_plugin_needs() -> None:
-    (p,) = check_pins(["configuration-as-code:2115.vf6de120eef70"], "2.504.3")
+    (p,) = check_pins(["configuration-as-code:2115.vf6de120eef70"], "2.504.3", require=False)
     assert "needs Jenkins core 2.541.1 or newer, but jenkins.image_tag runs 2.504.3" in p.message
     assert "configuration-as-code:1971.vf9280461ea_89" in p.fix  # the newest known release that fits
-    assert check_pins(["configuration-as-code:2115.vf6de120eef70"], None) == []  # an image tag without a version
+    assert check_pins(["configuration-as-code:2115.vf6de120eef70"], None, require=False) == []  # a tag without a version
+
+
+def test_a_plugin_the_rendered_files_need_must_be_pinned() -> None:
+    # jenkins.plugins replaces the chart's installPlugins: without kubernetes the cloud in jenkins-kit-cloud is an
+    # unknown symbol (boot failure), without configuration-as-code no JCasC is read at all
+    problems = check_pins(["git:5.10.1", "workflow-aggregator:608.v67378e9d3db_1"], "2.568.2")
+    assert [p.index for p in problems] == [-1, -1]
+    assert problems[0].message.startswith("configuration-as-code is not pinned, but reads every JCasC fragment")
+    assert problems[0].fix == "add configuration-as-code:2115.vf6de120eef70 (the chart 5.9.53's pin) to jenkins.plugins"
+    assert problems[1].message.startswith("kubernetes is not pinned")
 
 
 def test_table_agrees_with_the_reference() -> None:
@@ -95,7 +105,7 @@ def _write(tmp_path: Path, plugins: list[str], image: str = "2.568.2-jdk21") -> 
 
 @pytest.mark.parametrize("verb", [["config", "validate"], ["plan", "--no-jobs"]])
 def test_cli_refuses_a_pin_below_a_floor_with_the_fix(tmp_path: Path, verb: list[str]) -> None:
-    cfg = _write(tmp_path, ["kubernetes:4540.v612369217f87", "cloudbees-folder:6.1023.v4fcb_72152519"])
+    cfg = _write(tmp_path, ["kubernetes:4540.v612369217f87", "cloudbees-folder:6.1023.v4fcb_72152519", *CHART_PINS[1:]])
     line = next(i for i, t in enumerate(cfg.read_text().splitlines(), 1) if "cloudbees-folder" in t)
     env = {"PATH": "/usr/bin:/bin", "KUBECONFIG": str(tmp_path / "none"), "HOME": str(tmp_path)}
     proc = subprocess.run([sys.executable, "-m", "jenkins_kit", *verb, "--config", str(cfg)], capture_output=True, text=True,
@@ -112,10 +122,20 @@ def _client(d) -> JenkinsClient:
 
 
 def test_doctor_compares_the_live_plugin_list(jenkins_double, monkeypatch) -> None:
-    cfg = config_with(jenkins={"plugins": ["git:5.10.1"], "image_tag": "2.568.2-jdk21"})
-    # the double runs core 2.492.3 with git 5.7.0: not the pin
+    cfg = config_with(jenkins={"plugins": list(CHART_PINS), "image_tag": "2.568.2-jdk21"})
+    for pin in CHART_PINS:
+        if not pin.startswith("git:"):
+            name, ver = pin.split(":")
+            monkeypatch.setitem(xmlconf.PLUGINS, name, (ver, name))
+    # kubernetes 4540 beside the double's folders plugin 6.951: below its floor
     with _client(jenkins_double) as c:
-        check = doctor.check_plugins(cfg, c, "2.492.3")
+        check = doctor.check_plugins(cfg, c, "2.568.2")
+    assert (check.status, check.detail) == ("fail", "cloudbees-folder 6.951.v5f91d88d76b_b_ is older than 6.1026.ve06dfa_cf31c3, "
+                                                    "which kubernetes 4540.v612369217f87 requires")
+    monkeypatch.setitem(xmlconf.PLUGINS, "cloudbees-folder", ("6.1026.ve06dfa_cf31c3", "Folders Plugin"))
+    # the double runs git 5.7.0: not the pin
+    with _client(jenkins_double) as c:
+        check = doctor.check_plugins(cfg, c, "2.568.2")
     assert (check.status, check.detail) == ("warn", "versions differ from the pins: git 5.7.0 (pinned 5.10.1)")
     # git 5.10.1 installed beside credentials-binding 696 on core 2.492.3: a floor and core both broken
     monkeypatch.setitem(xmlconf.PLUGINS, "git", ("5.10.1", "Git plugin"))
@@ -124,10 +144,12 @@ def test_doctor_compares_the_live_plugin_list(jenkins_double, monkeypatch) -> No
         check = doctor.check_plugins(cfg, c, "2.492.3")
     assert check.status == "fail", check
     assert "git 5.10.1 needs core 2.504.3, the controller runs 2.492.3" in check.detail
+    assert "configuration-as-code 2115.vf6de120eef70 needs core 2.541.1, the controller runs 2.492.3" in check.detail
     assert "credentials-binding 696.v256688029804 is older than 702.vfe613e537e88, which git 5.10.1 requires" in check.detail
     assert check.fix and "jenkins.plugins" in check.fix
     assert any(r["path"].startswith("/pluginManager/api/json") for r in jenkins_double.requests())
     # a pin the controller lacks
+    monkeypatch.delitem(xmlconf.PLUGINS, "kubernetes")
     with _client(jenkins_double) as c:
-        check = doctor.check_plugins(config_with(jenkins={"plugins": list(CHART_PINS)}), c, "2.568.2")
-    assert check.status == "fail" and check.detail.startswith("missing: kubernetes, workflow-aggregator")
+        check = doctor.check_plugins(cfg, c, "2.568.2")
+    assert check.status == "fail" and check.detail == "missing: kubernetes"

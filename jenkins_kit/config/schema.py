@@ -321,7 +321,7 @@ class Jenkins(_Model):
         if problems:
             p = problems[0]
             more = f" ({len(problems) - 1} more pin problem(s) after this one)" if len(problems) > 1 else ""
-            raise located(("plugins", p.index), f"{p.message}{more}. Fix: {p.fix}")
+            raise located(("plugins", p.index) if p.index >= 0 else ("plugins",), f"{p.message}{more}. Fix: {p.fix}")
         return self
 
 
