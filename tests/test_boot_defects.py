@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import tarfile
 
-import pytest
 import yaml
 
 from jenkins_kit.config.schema import Jenkins

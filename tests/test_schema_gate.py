@@ -9,7 +9,6 @@ tests/fixtures/schemas/pipeline.json. Jenkinsfiles are read with the Groovy 2.4 
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 from pathlib import Path
@@ -258,7 +257,3 @@ def test_pipeline_gate_rejects_what_the_plugins_would() -> None:
     assert any("label: deprecated" in p for p in got["deprecated"]), got["deprecated"]
     assert any("step 'checkoutt'" in p for p in got["step"]), got["step"]
 
-
-def test_matrix_is_deterministic() -> None:
-    assert [n for n, _ in _matrix()] == [n for n, _ in MATRIX]
-    assert copy.deepcopy(MATRIX[0][1]) == MATRIX[0][1]
