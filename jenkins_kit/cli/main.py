@@ -19,6 +19,7 @@ _COMMAND_MODULES = [
     "jenkins_kit.cli.render_cmd",
     "jenkins_kit.cli.cluster",
     "jenkins_kit.cli.nfs",
+    "jenkins_kit.cli.backup",
     "jenkins_kit.cli.jobs",
     "jenkins_kit.cli.builds",
 ]
