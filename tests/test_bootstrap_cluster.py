@@ -266,7 +266,7 @@ def test_without_toleration_up_names_the_taint(kit):
         p = subprocess.run(kit.argv("up", "-c", str(conf), "--chart", str(CHART), "--timeout", "30"), env=env, cwd=kit.workdir,
                            capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
         OUTPUTS.extend([p.stdout, p.stderr])
-        assert p.returncode == 1, p.stdout + p.stderr
+        assert p.returncode == 20, p.stdout + p.stderr  # ERROR (tool errors never use 1-4)
         assert "cannot be scheduled: m-k8s carries taint node-role.kubernetes.io/control-plane:NoSchedule" in p.stderr
         assert "untolerated taint" in p.stderr  # the scheduler's own words
         # Only the defaults admission adds (not-ready/unreachable NoExecute) remain.
@@ -307,7 +307,7 @@ def test_foreign_object_is_a_conflict_and_nothing_changes(kit):
     conf = write_config(kit.workdir / ns, ns, release="jenkins-foreign")
     try:
         res = kit.run("up", "-c", str(conf), "--chart", str(CHART), "--no-wait")
-        assert res.returncode == 1
+        assert res.returncode == 20
         assert "conflict" in res.stderr and "Secret jk-foreign/registry-credentials" in res.stderr and "--adopt" in res.stderr
         assert kit.get(f"/api/v1/persistentvolumes/{ns}-home") is None  # nothing applied
         s = kit.get(f"/api/v1/namespaces/{ns}/secrets/registry-credentials")

@@ -238,7 +238,7 @@ def test_cluster_unreachable_is_a_failure_with_a_fix(tmp_path):
         ])
     finally:
         nfs.close(), reg.shutdown()
-    assert res.exit_code == 1, res.output
+    assert res.exit_code == 20, res.output  # ERROR: a failed check
     data = json.loads(res.stdout)
     by = {c["name"]: c for c in data["checks"]}
     assert by["cluster"]["status"] == "fail" and "KUBECONFIG" in by["cluster"]["fix"]
@@ -253,7 +253,7 @@ def test_doctor_text_output_lists_fixes(tmp_path):
     conf.write_text(EXAMPLE.read_text())
     res = CliRunner().invoke(cli, ["doctor", "-c", str(conf), "--skip", "cluster", "--skip", "helm", "--skip", "registry",
                                    "--skip", "jenkins", "--nfs-address", f"127.0.0.1:{closed_port()}", "--probe-timeout", "1"])
-    assert res.exit_code == 1
+    assert res.exit_code == 20
     assert "fail nfs server" in res.output and "fix: on the NFS host" in res.output
     assert "0 passed" in res.output
 
@@ -272,7 +272,7 @@ def test_unreachable_api_server_on_loopback(tmp_path):
     conf.write_text(EXAMPLE.read_text())
     res = CliRunner().invoke(cli, ["doctor", "-c", str(conf), "--kubeconfig", str(kc), "--json",
                                    "--skip", "helm", "--skip", "nfs", "--skip", "registry", "--skip", "jenkins"])
-    assert res.exit_code == 1, res.output
+    assert res.exit_code == 20, res.output  # ERROR: a failed check
     c = json.loads(res.stdout)["checks"][0]
     assert c["name"] == "cluster" and c["status"] == "fail"
     assert f"127.0.0.1:{port}" in c["detail"] and "doctor" not in c["detail"] and c["fix"]

@@ -19,9 +19,10 @@ def config_group() -> None:
 def validate_cmd(config_path: str, as_json: bool) -> None:
     """Check a config. Exit 0 if valid; exit 2 with file:line:column, field and a fix otherwise."""
     from jenkins_kit.errors import ConfigError
+    from jenkins_kit.render.check import check_config
 
     try:
-        cfg = load_config(config_path)
+        cfg = check_config(config_path)[0].config
     except ConfigError as e:
         if not as_json:
             raise

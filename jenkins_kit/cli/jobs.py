@@ -114,18 +114,7 @@ def print_plan(jp: Any, *, verbose: bool = False, show_diff: bool = True, out: A
     c.print(f"{head} {', '.join(parts)}.", highlight=False)
 
 
-class _PlanCommand(click.Command):
-    """`plan --detailed-exitcode` reserves 2 for "changes pending" (terraform): a usage error is 1."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as e:
-            e.exit_code = 1
-            raise
-
-
-@jobs_group.command("plan", cls=_PlanCommand)
+@jobs_group.command("plan")
 @config_option
 @_connection_options
 @_sync_options
@@ -136,16 +125,11 @@ def plan_cmd(config_path: str, url: str | None, insecure: bool, ca_bundle: str |
     """Compare the desired jobs with Jenkins: create, update, unchanged, drifted, orphaned, foreign."""
     from jenkins_kit.jenkins.jobs import plan_jobs
 
-    try:
-        cfg, desired = _desired(config_path)
-        with _client(cfg, url, insecure, ca_bundle, timeout) as client:
-            jp = plan_jobs(client, desired, verify=True if verify is None else verify, adopt=adopt, prune=prune,
-                           workers=workers or cfg.jobs.workers)
-    except KitError as e:
-        if not detailed_exitcode:
-            raise
-        err_console().print(f"[bold red]error:[/] {e}", markup=True, highlight=False)
-        raise click.exceptions.Exit(1) from None
+    # Errors (usage, config, Jenkins) are printed by the root handler; under --detailed-exitcode it exits 1.
+    cfg, desired = _desired(config_path)
+    with _client(cfg, url, insecure, ca_bundle, timeout) as client:
+        jp = plan_jobs(client, desired, verify=True if verify is None else verify, adopt=adopt, prune=prune,
+                       workers=workers or cfg.jobs.workers)
     if as_json:
         print_json(jp.to_json())
     else:

@@ -43,3 +43,21 @@ def config_option(f: Any = None, *, help: str = "Lab config file (env JENKINS_KI
         help=help,
     )
     return option(f) if f is not None else option
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """"1 repository", "2 repositories", "0 problems"."""
+    if n == 1:
+        return f"{n} {word}"
+    if many is None:
+        many = word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
+    return f"{n} {many}"
+
+
+def print_error(message: str, hint: str | None = None) -> None:
+    """`error: ...` and `  hint: ...` on stderr; the text is never read as rich markup."""
+    c = err_console()
+    c.print("[bold red]error:[/] ", end="", highlight=False)
+    c.print(message, markup=False, highlight=False)
+    if hint:
+        c.print(f"  hint: {hint}", markup=False, highlight=False, style="yellow")

@@ -8,8 +8,7 @@ import click
 from rich.table import Table
 
 from jenkins_kit.cli.output import config_option, console, print_json
-from jenkins_kit.config import load_config
-from jenkins_kit.render.bundle import render_bundle, write_bundle
+from jenkins_kit.render.bundle import write_bundle
 
 
 @click.command("render")
@@ -29,8 +28,9 @@ def render_cmd(config_path: str, out_dir: str, as_json: bool) -> None:
     Rendering twice gives identical bytes; files that did not change are left alone.
     The config is validated first; if it is invalid nothing is written.
     """
-    cfg = load_config(config_path)
-    bundle = render_bundle(cfg, base_dir=Path(config_path).parent)  # everything is rendered before anything is written
+    from jenkins_kit.render.check import check_config
+
+    _, bundle = check_config(config_path)  # everything is rendered (and judged) before anything is written
     out = Path(out_dir)
     results = write_bundle(bundle, out)
     if as_json:
