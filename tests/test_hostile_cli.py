@@ -209,3 +209,80 @@ def test_validate_json_reports_problems_with_positions(tmp_path: Path) -> None:
     assert doc["valid"] is False
     (p,) = doc["problems"]
     assert p["path"] == "repositories[0].dockerfile" and p["line"] == 3 and p["column"] > 1
+
+
+# ------------------------------------------------------------------ 7. config.xml read by the JDK
+
+
+@pytest.fixture(scope="session")
+def jdk_xml(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from tests.jdk_xml import JdkXml
+
+    try:
+        jdk = JdkXml(tmp_path_factory.mktemp("jdk-xml"))
+    except (FileNotFoundError, subprocess.CalledProcessError) as e:
+        pytest.skip(f"no JDK to referee XML 1.1 with (javac/java): {e}")
+    yield jdk
+    jdk.close()
+
+
+# Values a lab config may carry (the schema accepts them) that XML 1.1 cannot carry raw.
+XML_HOSTILE = [
+    "DEL \x7f here",
+    "C1 \x80 \x84 \x86 \x9b \x9f",
+    "NEL \x85 line",
+    "LS \u2028 and PS \u2029",
+    "CR \r LF \n CRLF \r\n tab \t",
+    "markup <b>&amp;</b> ]]> \"quotes\" 'apos'",
+    "bidi \u202e reversed \u200b zero-width \ufeff bom",
+    "astral 🚀 𝄞 and CJK 한국어",
+    "${env.SECRET} and @{x} and {{ jinja }}",
+]
+
+
+def _xml_hostile_config(tmp_path: Path) -> Path:
+    import yaml
+
+    repos = []
+    for i, text in enumerate(XML_HOSTILE):
+        repos.append({
+            "name": f"r{i}", "git": GIT, "description": text,
+            "job": {**({"folder": "team"} if i % 2 else {}), "description": text + " (job)",
+                    "parameters": [{"name": "P", "default": text, "description": text},
+                                   {"name": "C", "type": "choice", "choices": [text, "b"]}]},
+        })
+    repos.append({"name": "multi", "git": GIT, "description": XML_HOSTILE[2] + XML_HOSTILE[3], "job": {"type": "multibranch"}})
+    conf = tmp_path / "xml-hostile.yaml"
+    conf.write_text(H + yaml.safe_dump({"repositories": repos}, allow_unicode=True), encoding="utf-8")
+    return conf
+
+
+def test_config_xml_is_read_by_the_jdk_as_written(jdk_xml, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.jdk_xml import python_leaves
+
+    conf = _xml_hostile_config(tmp_path)
+    out = tmp_path / "bundle"
+    res = CliRunner().invoke(cli, ["render", "-c", str(conf), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    _no_control_names(out)
+    files = sorted(out.rglob("config.xml"))
+    assert len(files) == len(XML_HOSTILE) + 2  # + the team folder + the multibranch project
+    seen = 0
+    for f in files:
+        head = f.read_text(encoding="utf-8").splitlines()[0]
+        assert "version='1.1'" in head, head
+        jdk = jdk_xml.leaves(f)  # raises if the JDK refuses the file
+        assert jdk == python_leaves(f), f  # and reads every value exactly as Python (and the plan) does
+        seen += sum(1 for t in XML_HOSTILE if t in jdk)
+    assert seen >= len(XML_HOSTILE)  # the hostile texts really are in there, unchanged
+
+
+def test_raw_del_and_nel_are_what_the_jdk_refuses_or_changes(jdk_xml, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The referee can fail: unescaped, the same characters are refused (DEL) or read back as "\\n" (NEL)."""
+    raw = tmp_path / "raw-del.xml"
+    raw.write_text("<?xml version='1.1' encoding='UTF-8'?>\n<a>x\x7fy</a>\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="refuses"):
+        jdk_xml.leaves(raw)
+    nel = tmp_path / "raw-nel.xml"
+    nel.write_text("<?xml version='1.1' encoding='UTF-8'?>\n<a>x\x85y\u2028z</a>\n", encoding="utf-8")
+    assert jdk_xml.leaves(nel) == "/a=x\ny\nz\0"
