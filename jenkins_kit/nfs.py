@@ -229,7 +229,7 @@ def _write_atomic(path: Path, text: str, mode: int) -> None:
 @dataclass
 class Step:
     name: str
-    status: str  # done | unchanged | skipped | warn
+    status: str  # done | would (dry run) | unchanged | skipped | warn
     detail: str
 
     def to_json(self) -> dict[str, str]:
@@ -246,7 +246,7 @@ class ExportResult:
 
     @property
     def changed(self) -> bool:
-        return any(s.status == "done" for s in self.steps)
+        return any(s.status in ("done", "would") for s in self.steps)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -290,6 +290,7 @@ def export(
     if (entry.path.rstrip("/") or "/") != nfs.path.rstrip("/"):
         raise InvalidExport(f"the exports line is for {entry.path}, not {nfs.path}")
     result = ExportResult(str(directory), str(exp), line)
+    done = "would" if dry_run else "done"  # a dry run reports what it would do, never "done"
 
     # 1. the folder
     if directory.is_symlink():
@@ -300,7 +301,7 @@ def export(
         if not dry_run:
             directory.mkdir(parents=True, mode=0o755)
             os.chmod(directory, 0o755)
-        result.steps.append(Step("directory", "done", f"created {directory}"))
+        result.steps.append(Step("directory", done, f"create {directory}" if dry_run else f"created {directory}"))
     else:
         result.steps.append(Step("directory", "unchanged", f"{directory} exists"))
 
@@ -319,7 +320,7 @@ def export(
                     f"{directory} is owned by {st2.st_uid}:{st2.st_gid} after chown, not {uid}:{gid}",
                     "the file system may squash or ignore ownership (root_squash on a nested mount?); fix it on the server",
                 )
-        result.steps.append(Step("owner", "done", f"chown {uid}:{gid} {directory} (was {before}); verified"))
+        result.steps.append(Step("owner", done, f"chown {uid}:{gid} {directory} (was {before})" + ("" if dry_run else "; verified")))
     if directory.exists():
         foreign = []
         count = 0
@@ -333,7 +334,7 @@ def export(
                         if not dry_run:
                             _chown(p, uid, gid)
             result.steps.append(
-                Step("owner-recursive", "done" if count else "unchanged", f"{count} entr{'y' if count == 1 else 'ies'} inside chowned to {uid}:{gid}")
+                Step("owner-recursive", done if count else "unchanged", f"{count} entr{'y' if count == 1 else 'ies'} inside chowned to {uid}:{gid}")
             )
         else:
             for p in directory.iterdir():
@@ -366,7 +367,8 @@ def export(
             else:
                 exp.parent.mkdir(parents=True, exist_ok=True)
             _write_atomic(exp, new, mode)
-        result.steps.append(Step("exports", "done", f"{action} the line for {nfs.path} in {exp}" + (f" (backup {result.backup})" if result.backup else "")))
+        verb = {"added": "add", "updated": "update", "replaced": "replace"}.get(action, action) if dry_run else action
+        result.steps.append(Step("exports", done, f"{verb} the line for {nfs.path} in {exp}" + (f" (backup {result.backup})" if result.backup else "")))
 
     # 4. reload
     exportfs_bin = exportfs or shutil.which("exportfs")
@@ -376,7 +378,7 @@ def export(
         result.steps.append(Step("reload", "skipped", f"{exp} is not /etc/exports (or /etc/exports.d/*.exports); not reloading the live NFS server"))
     elif exportfs_bin is None:
         result.steps.append(Step("reload", "skipped", "exportfs not found: install nfs-kernel-server (Debian) or nfs-utils, then run 'exportfs -ra'"))
-    elif action == "unchanged" and not any(s.status == "done" for s in result.steps):
+    elif action == "unchanged" and not result.changed:
         result.steps.append(Step("reload", "unchanged", "nothing changed; no reload needed"))
     elif dry_run:
         result.steps.append(Step("reload", "skipped", "dry run"))

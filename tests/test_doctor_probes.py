@@ -120,10 +120,69 @@ def make_jenkins(plugins, user="admin", token=TOKEN, crumb=True):
 
 
 def tcp_listener():
+    """Accepts connections and never answers: what a bare TCP check used to call a pass."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     s.listen(8)
     return s
+
+
+class FakeRpcResponder:
+    """A STAND-IN WE WROTE for an NFS server's RPC endpoint (no NFS server can run here): it answers
+    ONC RPC (RFC 5531) record-marked CALLs over TCP on loopback. `versions` is the range of NFS
+    versions it claims; `program` the RPC program it serves. It proves only that our probe and our
+    reading of RFC 5531 agree; the wire layout is cited from the RFC in jenkins_kit/doctor.py."""
+
+    def __init__(self, program: int = 100003, versions: tuple[int, int] = (3, 4)) -> None:
+        self.program, self.versions = program, versions
+        self.calls: list[tuple[int, int, int]] = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import struct
+
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                try:
+                    head = conn.recv(4)
+                    n = struct.unpack(">I", head)[0] & 0x7FFFFFFF
+                    body = b""
+                    while len(body) < n:
+                        body += conn.recv(n - len(body))
+                    xid, mtype, rpcvers, prog, vers, proc = struct.unpack(">IIIIII", body[:24])
+                    self.calls.append((prog, vers, proc))
+                    verf = struct.pack(">II", 0, 0)
+                    if prog != self.program:
+                        tail = struct.pack(">I", 1)  # PROG_UNAVAIL
+                    elif not self.versions[0] <= vers <= self.versions[1]:
+                        tail = struct.pack(">III", 2, *self.versions)  # PROG_MISMATCH low high
+                    else:
+                        tail = struct.pack(">I", 0)  # SUCCESS, NULL returns nothing
+                    reply = struct.pack(">III", xid, 1, 0) + verf + tail
+                    conn.sendall(struct.pack(">I", 0x80000000 | len(reply)) + reply)
+                except (OSError, struct.error):
+                    pass
+
+    def close(self) -> None:
+        # shutdown wakes the thread blocked in accept(); a bare close() would leave it accepting on
+        # whatever socket reuses the file descriptor next.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+    def getsockname(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.port)
 
 
 def closed_port() -> int:
@@ -157,7 +216,7 @@ def test_guard_blocks_lab_addresses(loopback_only):
 
 def test_nfs_registry_and_jenkins_pass_on_loopback(monkeypatch, tmp_path, loopback_only):
     cfg = lab_cfg()
-    nfs = tcp_listener()
+    nfs = FakeRpcResponder()
     reg = _serve(Registry)
     plugins = [{"shortName": p.split(":")[0], "version": p.split(":")[1], "active": True} for p in cfg.jenkins.plugins]
     jen = _serve(make_jenkins(plugins))
@@ -193,7 +252,7 @@ def test_failures_come_with_fixes(monkeypatch, tmp_path):
     showmount = tmp_path / "showmount"
     showmount.write_text("#!/bin/sh\necho '/srv *'\n")
     showmount.chmod(0o755)
-    nfs = tcp_listener()
+    nfs = FakeRpcResponder()
     monkeypatch.setenv("JENKINS_USER_ID", "admin")
     monkeypatch.setenv("JENKINS_API_TOKEN", TOKEN)
     try:
@@ -229,7 +288,7 @@ def test_cluster_unreachable_is_a_failure_with_a_fix(tmp_path):
     data = yaml.safe_load(EXAMPLE.read_text())
     data["cluster"]["kubeconfig"] = str(tmp_path / "missing.kubeconfig")
     conf.write_text(yaml.safe_dump(data))
-    nfs = tcp_listener()
+    nfs = FakeRpcResponder()
     reg = _serve(Registry)
     try:
         res = CliRunner().invoke(cli, [
@@ -329,3 +388,48 @@ def test_registry_tls_is_verified_unless_insecure_and_then_warned(tmp_path, monk
         assert trusted.checks[-1].status == "pass", trusted.checks[-1].detail
     finally:
         srv.shutdown()
+
+
+def test_nfs_check_asks_the_nfs_program_not_just_tcp(loopback_only):
+    """Issue 14 #17: a port that accepts TCP is not an NFS server; the probe is an RPC NULL call."""
+    cfg = lab_cfg()
+
+    def nfs_check(address: str) -> doctor.Check:
+        t = doctor.Targets.from_config(cfg, nfs=address, timeout=1)
+        report = doctor.Report()
+        doctor.check_nfs(t, report, showmount="/nonexistent/showmount")
+        return report.checks[0]
+
+    good = FakeRpcResponder()
+    try:
+        c = nfs_check(f"127.0.0.1:{good.port}")
+        assert c.status == "pass" and "NULL call for version 4" in c.detail
+        assert good.calls == [(100003, 4, 0)]  # program NFS, version 4, procedure NULL
+    finally:
+        good.close()
+    v3only = FakeRpcResponder(versions=(3, 3))
+    try:
+        c = nfs_check(f"127.0.0.1:{v3only.port}")
+        assert c.status == "pass" and "version 3" in c.detail
+        assert v3only.calls == [(100003, 4, 0), (100003, 3, 0)]
+    finally:
+        v3only.close()
+    for responder, expected in ((FakeRpcResponder(versions=(2, 2)), "versions 2-2 only"),
+                                (FakeRpcResponder(program=100005), "does not serve NFS")):
+        try:
+            c = nfs_check(f"127.0.0.1:{responder.port}")
+            assert c.status == "fail" and expected in c.detail, c.detail
+        finally:
+            responder.close()
+    silent = tcp_listener()  # accepts, never answers: the old check called this a pass
+    try:
+        c = nfs_check(f"127.0.0.1:{silent.getsockname()[1]}")
+        assert c.status == "fail" and "no RPC answer" in c.detail and c.fix
+    finally:
+        silent.close()
+    http = _serve(NotRegistry)  # an HTTP server on the NFS port
+    try:
+        c = nfs_check(f"127.0.0.1:{http.server_port}")
+        assert c.status == "fail" and "not an NFS server" in c.detail, c.detail
+    finally:
+        http.shutdown()

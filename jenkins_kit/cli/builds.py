@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
-from jenkins_kit.cli.output import config_option, err_console
+from jenkins_kit.cli.output import config_option, err_console, output_option
 from jenkins_kit.errors import ExitCode, KitError
 from jenkins_kit.jenkins.builds import (
     EXIT_CODE_TABLE,
@@ -34,6 +34,7 @@ from jenkins_kit.jenkins.builds import (
     trigger,
 )
 from jenkins_kit.jenkins.console import Deadline
+from jenkins_kit.jenkins.errors import JenkinsTimeoutError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -262,7 +263,7 @@ JENKINS_API_TOKEN, or the lab config -- never from the command line.
 @click.option("-v", "--log", "show_log", is_flag=True, help="Stream the console output.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SEC", help="Give up after SEC seconds in total (exit 10; with -s the build is stopped).")
 @click.option("--delay", type=click.IntRange(min=0), default=0, show_default=True, metavar="SEC", help="Quiet period before the build may start (jenkins-cli uses 0).")
-@click.option("--json", "as_json", is_flag=True, help="Write JSON lines events to stdout.")
+@output_option
 @_connection_options
 def build_cmd(
     job: str,
@@ -288,6 +289,8 @@ def build_cmd(
         with _sigterm_as_interrupt():
             try:
                 client = _client(config_path, unavailable_wait)
+                if timeout is not None:
+                    client.set_deadline(timeout)  # --timeout bounds the whole command, requests and retries included
                 queued = trigger(client, job, given, delay=delay)
                 state["q"] = queued
                 until = "finished" if waiting else "started"
@@ -309,9 +312,10 @@ def build_cmd(
                 return queued.build.final.exit_code
             except KeyboardInterrupt:
                 return _interrupted(out, state.get("q"), stop=not follow)  # -s and -w: as jenkins-cli, Ctrl-C cancels
-            except BuildTimeout as e:
+            except (BuildTimeout, JenkinsTimeoutError) as e:
                 q = state.get("q")
                 if sync and not follow and q is not None:
+                    q.client.set_deadline(10.0)  # a short grace for the stop request itself
                     what = _safe_abort(q)
                     e.hint = f"{what}; {e.hint}" if e.hint else what
                 raise
@@ -414,7 +418,7 @@ def logs_cmd(job: str, build: str, follow: bool, config_path: str, unavailable_w
 @click.command("status", cls=_Command)
 @click.argument("job")
 @click.argument("build", default="last", metavar="[N|last]")
-@click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
+@output_option
 @_connection_options
 def status_cmd(job: str, build: str, as_json: bool, config_path: str, unavailable_wait: float) -> None:
     """Show build N of JOB (default: the last build): result or running, duration, parameters.

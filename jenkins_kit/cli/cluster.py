@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from jenkins_kit.cli.output import config_option, console, err_console, print_json
+from jenkins_kit.cli.output import config_option, console, err_console, print_json, output_option
 from jenkins_kit.errors import ExitCode, KitError
 
 
@@ -115,7 +115,7 @@ class _Status:
 @click.option("--showmount", default=None, type=click.Path(dir_okay=False), help="showmount binary (default: on PATH).")
 @click.option("--probe-timeout", default=3.0, show_default=True, help="Seconds per network probe.")
 @click.option("--skip", multiple=True, type=click.Choice(["cluster", "helm", "nfs", "registry", "jenkins"]), help="Skip a group of checks.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@output_option
 def doctor_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_path: str | None, nfs_address: str | None,
                registry_url: str | None, jenkins_url: str | None, showmount: str | None, probe_timeout: float,
                skip: tuple[str, ...], as_json: bool) -> None:
@@ -152,7 +152,7 @@ def doctor_cmd(config_path: str, kubeconfig: str | None, context: str | None, he
 @_cluster_options
 @_helm_options
 @click.option("--adopt", is_flag=True, help="Plan to take over existing objects that jenkins-kit did not create.")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@output_option
 @click.option("--all", "show_all", is_flag=True, help="Also list what is already as desired.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when nothing would change, 2 when changes are pending, 1 on error (as jobs plan and terraform).")
@@ -186,7 +186,7 @@ def plan_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm
 @click.option("--placement-timeout", default=60, show_default=True, help="Seconds to wait for the scheduler's decision.")
 @click.option("--no-wait", is_flag=True, help="Do not wait for readiness (placement is still verified).")
 @click.option("--no-jobs", is_flag=True, help="Do not sync jobs after Jenkins is ready.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@output_option
 def up_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_path: str | None, chart_path: str | None,
            metallb_chart_path: str | None, adopt: bool, timeout: int, placement_timeout: int, no_wait: bool, no_jobs: bool,
            as_json: bool) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from jenkins_kit.cli.output import config_option, console, err_console, print_json
+from jenkins_kit.cli.output import config_option, console, err_console, print_json, output_option
 from jenkins_kit.errors import ExitCode, KitError
 
 _STATE_STYLE = {
@@ -72,7 +72,7 @@ def _sync_options(f: Any) -> Any:
         click.option("--prune", type=click.Choice(["ignore", "disable", "delete"]), default="ignore", show_default=True,
                      help="What to do with jobs jenkins-kit manages that are no longer in the config (never touches other jobs)."),
         click.option("--workers", type=click.IntRange(1, 64), default=None, help="Parallel requests (default: jobs.workers, 8)."),
-        click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts."),
+        output_option,
         click.option("-v", "--verbose", is_flag=True, help="Also list unchanged jobs."),
     ]
     for o in reversed(opts):
@@ -92,7 +92,10 @@ def print_plan(jp: Any, *, verbose: bool = False, show_diff: bool = True, out: A
         op = f" -> {ch.op}" if ch.op and ch.op != ch.state else ""
         c.print(f"[{style}]{sym} {ch.state:<9}[/] {escape(ch.kind):<11} {escape(ch.name)}{escape(op)}  [dim]{escape(ch.reason)}[/]", highlight=False)
         if show_diff and ch.diff and ch.state != "create":
-            c.print(Syntax(ch.diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default", word_wrap=True))
+            if c.is_terminal:
+                c.print(Syntax(ch.diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default", word_wrap=True))
+            else:  # CI logs, pipes: every line whole, whatever its length (rich would wrap at 80 columns)
+                c.file.write(ch.diff if ch.diff.endswith("\n") else ch.diff + "\n")
     n = jp.counts()
     ops: dict[str, int] = {}
     for ch in jp.pending:
@@ -198,8 +201,8 @@ def _apply_with_progress(client, jp, workers: int, *, show: bool):  # type: igno
 
 @jobs_group.command("render")
 @config_option
-@click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write jobs/<name>/config.xml and Jenkinsfile into.")
-@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write jobs/<name>/config.xml and Jenkinsfile into.")
+@output_option
 def render_cmd(config_path: str, out_dir: str, as_json: bool) -> None:
     """Render every job's config.xml (and generated Jenkinsfile) offline."""
     _, desired = _desired(config_path)
@@ -224,7 +227,7 @@ def render_cmd(config_path: str, out_dir: str, as_json: bool) -> None:
 
 @jobs_group.command("discover")
 @click.argument("sources", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of YAML.")
+@output_option(formats=("yaml", "json"))
 @click.option("--workers", type=click.IntRange(1, 32), default=4, show_default=True, help="Repositories read in parallel.")
 def discover_cmd(sources: tuple[str, ...], as_json: bool, workers: int) -> None:
     """Read git repositories (URL or local path) and print the `repositories:` section for the lab config.

@@ -61,3 +61,26 @@ def print_error(message: str, hint: str | None = None) -> None:
     c.print(message, markup=False, highlight=False)
     if hint:
         c.print(f"  hint: {hint}", markup=False, highlight=False, style="yellow")
+
+
+def output_option(f: Any = None, *, formats: tuple[str, ...] = ("text", "json"), help: str | None = None) -> Any:  # noqa: A002
+    """The shared `-o/--output FORMAT` option (kubectl's spelling); the callback receives `as_json`.
+
+    `--json` stays as a hidden alias of `-o json` for scripts written before the option existed.
+    """
+    import functools
+
+    import click
+
+    def decorate(fn: Any) -> Any:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, output: str, json_alias: bool, **kwargs: Any) -> Any:
+            return fn(*args, as_json=json_alias or output == "json", **kwargs)
+
+        wrapper = click.option("--json", "json_alias", is_flag=True, hidden=True, help="Same as -o json.")(wrapper)
+        return click.option(
+            "-o", "--output", type=click.Choice(formats), default=formats[0], show_default=True,
+            help=help or f"Output format: {' or '.join(formats)} (json is for scripts; its fields are stable).",
+        )(wrapper)
+
+    return decorate(f) if f is not None else decorate

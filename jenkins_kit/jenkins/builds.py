@@ -274,8 +274,18 @@ def resolve_parameters(job: str, defs: list[ParameterDefinition], given: Mapping
                 out.values[d.name] = text
             # a password (or other) default Jenkins does not export: let Jenkins apply it itself
     if problems:
+        if hint is None and defs:  # every problem gets advice: what the job takes, choices spelled out
+            hint = f"{job} takes: " + ", ".join(_describe_definition(d) for d in defs)
         raise ParameterError(problems, hint)
     return out
+
+
+def _describe_definition(d: ParameterDefinition) -> str:
+    if d.choices is not None:
+        return f"{d.name} (one of: {', '.join(d.choices)})"
+    if d.is_boolean:
+        return f"{d.name} (true or false)"
+    return f"{d.name} ({d.type.replace('ParameterDefinition', '') or 'value'})"
 
 
 def parse_parameter_args(items: list[str] | tuple[str, ...], read_file: Callable[[str], bytes] | None = None) -> dict[str, str]:
@@ -706,7 +716,7 @@ class QueuedBuild:
 # --------------------------------------------------------------------------------------------- entry points
 
 _JOB_TREE = (
-    "name,fullName,url,buildable,color,inQueue,queueItem[id],"
+    "name,fullName,url,buildable,color,inQueue,queueItem[id],jobs[name],"
     "property[parameterDefinitions[name,type,description,choices,defaultParameterValue[name,value]]]"
 )
 
@@ -741,6 +751,16 @@ def trigger(
     """Validate `parameters` against the job, POST the trigger and return the queue handle."""
     parameters = dict(parameters or {})
     info = job_info(client, job)
+    if "buildable" not in info and not str(info.get("_class", "")).endswith("WorkflowMultiBranchProject"):
+        # Folders (and other item groups) export no `buildable`: there is nothing to trigger.
+        inside = [str(j.get("name")) for j in info.get("jobs") or [] if isinstance(j, Mapping)]
+        shown = ", ".join(inside[:5]) + (" ..." if len(inside) > 5 else "")
+        err = KitError(
+            f"{job} is a folder ({str(info.get('_class', '')).rsplit('.', 1)[-1] or 'not a job'}), not a job that can be built",
+            f"build a job inside it, e.g. jenkins-kit build '{job}/{inside[0] if inside else '<job>'}'" + (f"; it holds: {shown}" if inside else "; it is empty"),
+        )
+        err.exit_code = ExitCode.INPUT
+        raise err
     if str(info.get("_class", "")).endswith("WorkflowMultiBranchProject"):
         # Its /build schedules a branch scan and answers 302 (§7.5): there is no build to follow.
         err = KitError(

@@ -230,6 +230,13 @@ class UnexpectedResponseError(JenkinsError):
     exit_code = ExitCode.SERVER
 
 
+class NotJenkinsError(UnexpectedResponseError):
+    """The URL answers HTTP, but not as Jenkins: no `X-Jenkins` header where Jenkins always sends one
+    (every api/* answer and Jenkins' own 404 page; jenkins-remote-api.md §0.2, core Api.java `setHeaders`)."""
+
+    default_hint = "check JENKINS_URL (or --url): it must be the Jenkins root URL, including any context path such as /jenkins/"
+
+
 _BY_STATUS: dict[int, type[JenkinsError]] = {
     400: BadRequestError,
     401: AuthenticationError,
