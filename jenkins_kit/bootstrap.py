@@ -97,6 +97,7 @@ class Bootstrap:
     progress: Progress = _noop
     config_dir: str | None = None  # relative paths in the config (job templates) are taken from here
     jobs: bool = True  # plan/sync jobs when a Jenkins URL and credentials are configured
+    jenkins: Any = None  # cli.connection.Connection: --url/--insecure/--ca-bundle/--request-timeout
 
     # ------------------------------------------------------------------ plan
 
@@ -202,7 +203,10 @@ class Bootstrap:
         from jenkins_kit.jenkins.client import JenkinsClient
         from jenkins_kit.jenkins.settings import JenkinsSettings
 
-        settings = JenkinsSettings.resolve(config=self.cfg, timeout=10).with_options(retries=1, unavailable_wait=0)
+        if self.jenkins is not None:
+            settings = self.jenkins.settings(self.cfg).with_options(retries=1, unavailable_wait=0)
+        else:
+            settings = JenkinsSettings.resolve(config=self.cfg, timeout=10).with_options(retries=1, unavailable_wait=0)
         return JenkinsClient(settings)
 
     def plan_jobs(self, diffs: bool) -> Any:

@@ -47,6 +47,7 @@ class Targets:
     registry_insecure: bool = False
     jenkins_url: str | None = None
     timeout: float = 3.0
+    jenkins_verify: bool | str = True  # False: --insecure; a path: --ca-bundle
 
     @classmethod
     def from_config(cls, cfg: LabConfig, *, nfs: str | None = None, registry_url: str | None = None,
@@ -391,6 +392,20 @@ def check_jenkins(cfg: LabConfig, t: Targets, report: Report) -> None:
         return
     base = t.jenkins_url
     s = _session()
+    if t.jenkins_verify is not True:
+        s.verify = t.jenkins_verify
+    if t.jenkins_verify is False and base.startswith("https://"):
+        report.add(Check("jenkins tls", "warn", f"TLS certificate verification is OFF for {base} (--insecure)",
+                         "trust the controller's CA with --ca-bundle instead"))
+    with warnings.catch_warnings():
+        # Said once above as a check; urllib3 would repeat it for every request.
+        warnings.simplefilter("ignore", category=_insecure_request_warning())
+        _check_jenkins(cfg, t, report, s, base)
+
+
+def _check_jenkins(cfg: LabConfig, t: Targets, report: Report, s: Any, base: str) -> None:
+    import requests
+
     try:
         r = s.get(base + "login", timeout=t.timeout, allow_redirects=False)
     except requests.RequestException as e:

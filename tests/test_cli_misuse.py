@@ -285,3 +285,105 @@ def test_build_on_a_folder_and_bad_parameters_have_advice(jd) -> None:  # type: 
     p = run_cli(jd, "build", "param", "-p", "DRY=perhaps", timeout=30)
     err = p.stderr.decode()
     assert p.returncode == 16 and "hint:" in err and "DRY (true or false)" in err, err
+
+
+# ------------------------------------------------------------------ conventions
+
+
+def _all_commands():  # type: ignore[no-untyped-def]
+    import click
+
+    from jenkins_kit.cli.main import _COMMANDS
+
+    ctx = click.Context(cli)
+    for name in _COMMANDS:
+        cmd = cli.get_command(ctx, name)
+        assert cmd is not None
+        yield [name], cmd
+        if isinstance(cmd, click.Group):
+            for sub in cmd.list_commands(ctx):
+                yield [name, sub], cmd.get_command(ctx, sub)
+
+
+TALKS_TO_JENKINS = {("build",), ("logs",), ("status",), ("stop",), ("jobs", "plan"), ("jobs", "apply"), ("doctor",), ("plan",), ("up",)}
+
+
+def test_every_command_has_examples_and_one_dialect_of_options() -> None:
+    import click
+
+    seen = set()
+    for path, cmd in _all_commands():
+        seen.add(tuple(path))
+        r = CliRunner().invoke(cli, [*path, "--help"])
+        assert r.exit_code == 0, (path, r.output)
+        assert "Examples:" in r.output, path
+        opts = {o for p in cmd.params if isinstance(p, click.Option) and not p.hidden for o in p.opts}
+        if tuple(path) in TALKS_TO_JENKINS:
+            assert {"--url", "--insecure", "--ca-bundle", "--request-timeout"} <= opts, (path, opts)
+        assert "--json" not in opts, path  # -o json instead (a hidden --json alias is kept)
+        if any(isinstance(p, click.Option) and p.name == "json_alias" for p in cmd.params):
+            assert {"-o", "--output"} <= opts, path
+        assert "--jenkins-url" not in opts and "--probe-timeout" not in opts
+    assert TALKS_TO_JENKINS <= seen
+
+
+def test_commands_that_print_data_take_output_json() -> None:
+    for path in (["config", "validate"], ["config", "show"], ["render"], ["doctor"], ["plan"], ["up"], ["nfs", "export"],
+                 ["jobs", "plan"], ["jobs", "apply"], ["jobs", "render"], ["jobs", "discover"], ["build"], ["status"]):
+        r = CliRunner().invoke(cli, [*path, "--help"])
+        assert "-o, --output" in r.output, path
+
+
+def test_build_c_means_check_scm_as_in_jenkins_cli(tmp_path: Path) -> None:
+    r = CliRunner().invoke(cli, ["build", "team/app", "-c", "-s"], env={"JENKINS_URL": "http://127.0.0.1:9/"})
+    assert r.exit_code == 16 and "check-scm" in r.output and "REST API" in r.output
+    r = CliRunner().invoke(cli, ["build", "--help"])
+    for flag in ("-c, --check-scm", "-s, --wait", "-f, --follow", "-w, --wait-start", "-v, --log", "-p, --param"):
+        assert flag in r.output, flag
+
+
+def test_version_and_help_start_fast() -> None:
+    """--help and --version import no command module (lazy loading): well under 0.3 s."""
+    code = ("import sys, time; t = time.perf_counter(); sys.argv = ['jenkins-kit', '--help'];\n"
+            "from jenkins_kit.cli.main import cli\n"
+            "try:\n    cli.main(prog_name='jenkins-kit')\nexcept SystemExit:\n    pass\n"
+            "mods = [m for m in sys.modules if m.startswith(('jenkins_kit.cli.', 'pydantic', 'requests', 'rich', 'yaml', 'kubernetes'))]\n"
+            "sys.stderr.write(repr(sorted(mods)))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert p.stderr.strip() == "['jenkins_kit.cli.main']", p.stderr
+    for args in (["--help"], ["--version"]):
+        best = min(_wall([sys.executable, "-m", "jenkins_kit", *args]) for _ in range(3))
+        assert best < 0.3, (args, best)
+
+
+def _wall(argv: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(argv, capture_output=True, timeout=30, check=True)
+    return time.perf_counter() - t0
+
+
+def test_verbose_logs_http_traffic_with_secrets_masked(jenkins_double, tmp_path: Path) -> None:
+    env = cli_env(jenkins_double)
+    token = env["JENKINS_API_TOKEN"]
+    runs = {
+        "--debug": (["--debug", "status", "nope"], env),
+        "-vv": (["-vv", "status", "nope"], env),
+        "JENKINS_KIT_LOG": (["status", "nope"], {**env, "JENKINS_KIT_LOG": "debug"}),
+        "quiet": (["status", "nope"], env),
+    }
+    for name, (args, e) in runs.items():
+        p = subprocess.run([sys.executable, "-m", "jenkins_kit", *args], env=e, capture_output=True, text=True, timeout=60, cwd=str(tmp_path))
+        assert p.returncode == 13, (name, p.stderr)
+        traffic = "GET /job/nope/lastBuild/api/json?tree=number%2Curl -> 404 in"
+        assert (traffic in p.stderr) is (name != "quiet"), (name, p.stderr)  # the traffic is shown only when asked
+        assert token not in p.stderr + p.stdout, name
+
+
+def test_plurals(tmp_path: Path) -> None:
+    conf = tmp_path / "c.yaml"
+    conf.write_text(H + "repositories: [{name: a, git: 'https://e.com/a.git'}]\n")
+    assert "(1 repository)" in CliRunner().invoke(cli, ["config", "validate", "-c", str(conf)]).output
+    conf.write_text(H)
+    assert "(0 repositories)" in CliRunner().invoke(cli, ["config", "validate", "-c", str(conf)]).output
+    conf.write_text(H + "cluster: {namespace: 'A'}\n")
+    assert "(1 problem)" in CliRunner().invoke(cli, ["config", "validate", "-c", str(conf)]).output

@@ -10,14 +10,26 @@ from jenkins_kit.config import load_config
 
 @click.group("config")
 def config_group() -> None:
-    """Check and inspect the lab config."""
+    """Check and inspect the lab config.
+
+    \b
+    Examples:
+      jenkins-kit config validate -c lab.yaml
+      jenkins-kit config show -o json
+    """
 
 
 @config_group.command("validate")
 @config_option
 @output_option
 def validate_cmd(config_path: str, as_json: bool) -> None:
-    """Check a config. Exit 0 if valid; exit 2 with file:line:column, field and a fix otherwise."""
+    """Check a config. Exit 0 if valid; exit 16 with file:line:column, field and a fix otherwise.
+
+    \b
+    Examples:
+      jenkins-kit config validate
+      jenkins-kit config validate -c lab.yaml -o json
+    """
     from jenkins_kit.errors import ConfigError
     from jenkins_kit.render.check import check_config
 

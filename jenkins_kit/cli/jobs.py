@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from jenkins_kit.cli.connection import connection_options, timeout_alias
 from jenkins_kit.cli.output import config_option, console, err_console, print_json, output_option
 from jenkins_kit.errors import ExitCode, KitError
 
@@ -29,6 +30,11 @@ def jobs_group() -> None:
     \b
     Connection: JENKINS_URL (or --url, or jenkins.url in the config), JENKINS_USER_ID and
     JENKINS_API_TOKEN from the environment, never from the command line.
+
+    \b
+    Examples:
+      jenkins-kit jobs plan
+      jenkins-kit jobs apply --prune disable
     """
 
 
@@ -45,23 +51,10 @@ def _desired(config_path: str) -> tuple[Any, list[Any]]:
     return cfg, render_jobs(cfg, base_dir=base)
 
 
-def _connection_options(f: Any) -> Any:
-    opts = [
-        click.option("--url", envvar=None, help="Jenkins root URL (default: JENKINS_URL, then jenkins.url in the config)."),
-        click.option("--insecure", is_flag=True, help="Do not verify the TLS certificate (prefer --ca-bundle)."),
-        click.option("--ca-bundle", type=click.Path(dir_okay=False, exists=True), help="CA bundle for the controller's certificate."),
-        click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True, help="Per-request timeout, seconds."),
-    ]
-    for o in reversed(opts):
-        f = o(f)
-    return f
-
-
-def _client(cfg: Any, url: str | None, insecure: bool, ca_bundle: str | None, timeout: float) -> Any:
+def _client(cfg: Any, conn: Any) -> Any:
     from jenkins_kit.jenkins.client import JenkinsClient
-    from jenkins_kit.jenkins.settings import JenkinsSettings
 
-    return JenkinsClient(JenkinsSettings.resolve(url=url, config=cfg, insecure=insecure, ca_bundle=ca_bundle, timeout=timeout))
+    return JenkinsClient(conn.settings(cfg))
 
 
 def _sync_options(f: Any) -> Any:
@@ -119,18 +112,26 @@ def print_plan(jp: Any, *, verbose: bool = False, show_diff: bool = True, out: A
 
 @jobs_group.command("plan")
 @config_option
-@_connection_options
+@connection_options
+@timeout_alias
 @_sync_options
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing would change, 2 when changes are pending, 1 on error.")
 @click.option("--no-diff", is_flag=True, help="Do not show diffs.")
-def plan_cmd(config_path: str, url: str | None, insecure: bool, ca_bundle: str | None, timeout: float, verify: bool | None,
+def plan_cmd(config_path: str, conn: Any, verify: bool | None,
              adopt: bool, prune: str, workers: int | None, as_json: bool, verbose: bool, detailed_exitcode: bool, no_diff: bool) -> None:
-    """Compare the desired jobs with Jenkins: create, update, unchanged, drifted, orphaned, foreign."""
+    """Compare the desired jobs with Jenkins: create, update, unchanged, drifted, orphaned, foreign.
+
+    \b
+    Examples:
+      jenkins-kit jobs plan
+      jenkins-kit jobs plan --detailed-exitcode --no-diff    CI gate
+      jenkins-kit jobs plan -o json | jq '.changes[] | .name'
+    """
     from jenkins_kit.jenkins.jobs import plan_jobs
 
     # Errors (usage, config, Jenkins) are printed by the root handler; under --detailed-exitcode it exits 1.
     cfg, desired = _desired(config_path)
-    with _client(cfg, url, insecure, ca_bundle, timeout) as client:
+    with _client(cfg, conn) as client:
         jp = plan_jobs(client, desired, verify=True if verify is None else verify, adopt=adopt, prune=prune,
                        workers=workers or cfg.jobs.workers)
     if as_json:
@@ -143,20 +144,26 @@ def plan_cmd(config_path: str, url: str | None, insecure: bool, ca_bundle: str |
 
 @jobs_group.command("apply")
 @config_option
-@_connection_options
+@connection_options
+@timeout_alias
 @_sync_options
-def apply_cmd(config_path: str, url: str | None, insecure: bool, ca_bundle: str | None, timeout: float, verify: bool | None,
+def apply_cmd(config_path: str, conn: Any, verify: bool | None,
               adopt: bool, prune: str, workers: int | None, as_json: bool, verbose: bool) -> None:
     """Make Jenkins match the desired jobs: folders first, bounded parallel workers, idempotent.
 
     Exit 0 when every change succeeded, 18 when some failed (the summary lists each with the
     server's message; running apply again finishes the rest).
+
+    \b
+    Examples:
+      jenkins-kit jobs apply
+      jenkins-kit jobs apply --no-verify --workers 16    trust the ownership markers (fast)
     """
     from jenkins_kit.jenkins.jobs import plan_jobs
 
     cfg, desired = _desired(config_path)
     nworkers = workers or cfg.jobs.workers
-    with _client(cfg, url, insecure, ca_bundle, timeout) as client:
+    with _client(cfg, conn) as client:
         jp = plan_jobs(client, desired, verify=bool(verify), adopt=adopt, prune=prune, diffs=False, workers=nworkers)
         if not as_json and jp.pending:
             print_plan(jp, verbose=verbose, show_diff=False, out=err_console())
@@ -204,7 +211,12 @@ def _apply_with_progress(client, jp, workers: int, *, show: bool):  # type: igno
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write jobs/<name>/config.xml and Jenkinsfile into.")
 @output_option
 def render_cmd(config_path: str, out_dir: str, as_json: bool) -> None:
-    """Render every job's config.xml (and generated Jenkinsfile) offline."""
+    """Render every job's config.xml (and generated Jenkinsfile) offline.
+
+    \b
+    Examples:
+      jenkins-kit jobs render --out out/
+    """
     _, desired = _desired(config_path)
     out = Path(out_dir)
     written = []
@@ -235,6 +247,11 @@ def discover_cmd(sources: tuple[str, ...], as_json: bool, workers: int) -> None:
     Each repository is read with a shallow, single-branch clone of its default branch: Dockerfile,
     an existing Jenkinsfile, Kubernetes manifests (kustomization.yaml, deploy/, k8s/), language
     markers; a `.jenkins-kit.yaml` in the repository overrides anything derived.
+
+    \b
+    Examples:
+      jenkins-kit jobs discover https://git.lab/team/app.git ../svc >> jenkins-kit.yaml
+      jenkins-kit jobs discover ../app -o json
     """
     from jenkins_kit.discover import discover, to_yaml
 

@@ -11,7 +11,12 @@ _STYLE = {"done": "green", "would": "cyan", "unchanged": "dim", "skipped": "yell
 
 @click.group("nfs")
 def nfs_group() -> None:
-    """The NFS server side of Jenkins' home."""
+    """The NFS server side of Jenkins' home.
+
+    \b
+    Examples:
+      sudo jenkins-kit nfs export --dry-run
+    """
 
 
 @nfs_group.command("export")
@@ -28,7 +33,13 @@ def nfs_group() -> None:
 def export_cmd(config_path: str, root: str | None, exports_file: str | None, no_reload: bool,
                chown_recursive: bool, dry_run: bool, as_json: bool) -> None:
     """Create the export folder owned by nfs.uid:gid, add or update its one line in the exports
-    file (keeping every other line, with a backup) and reload with 'exportfs -ra'. Idempotent."""
+    file (keeping every other line, with a backup) and reload with 'exportfs -ra'. Idempotent.
+
+    \b
+    Examples:
+      sudo jenkins-kit nfs export --dry-run      show what would change
+      sudo jenkins-kit nfs export
+    """
     from jenkins_kit.config import load_config
     from jenkins_kit.nfs import export
 

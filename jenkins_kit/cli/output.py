@@ -28,13 +28,15 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def config_option(f: Any = None, *, help: str = "Lab config file (env JENKINS_KIT_CONFIG).") -> Any:  # noqa: A002
-    """The shared `--config/-c` option: `@config_option`, or `@config_option(help=...)`."""
+def config_option(f: Any = None, *, help: str = "Lab config file (env JENKINS_KIT_CONFIG).", short: bool = True) -> Any:  # noqa: A002
+    """The shared `--config/-c` option: `@config_option`, or `@config_option(help=...)`.
+
+    `short=False` leaves `-c` out (`build`, where jenkins-cli's -c means "check SCM changes")."""
     import click
 
+    names = ["--config", "-c"] if short else ["--config"]
     option = click.option(
-        "--config",
-        "-c",
+        *names,
         "config_path",
         default="jenkins-kit.yaml",
         show_default=True,

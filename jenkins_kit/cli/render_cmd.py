@@ -27,6 +27,11 @@ def render_cmd(config_path: str, out_dir: str, as_json: bool) -> None:
 
     Rendering twice gives identical bytes; files that did not change are left alone.
     The config is validated first; if it is invalid nothing is written.
+
+    \b
+    Examples:
+      jenkins-kit render --out bundle/
+      jenkins-kit render --out bundle/ -o json
     """
     from jenkins_kit.render.check import check_config
 
