@@ -387,3 +387,37 @@ def test_plurals(tmp_path: Path) -> None:
     assert "(0 repositories)" in CliRunner().invoke(cli, ["config", "validate", "-c", str(conf)]).output
     conf.write_text(H + "cluster: {namespace: 'A'}\n")
     assert "(1 problem)" in CliRunner().invoke(cli, ["config", "validate", "-c", str(conf)]).output
+
+
+# ------------------------------------------------------------------ 14. apply what the plan showed
+
+
+def test_saved_plan_applies_the_drift_it_showed_and_refuses_when_stale(jenkins_double, tmp_path: Path) -> None:
+    d = jenkins_double
+    data = yaml.safe_load(LAB.read_text())
+    data["repositories"] = [{"name": "app", "git": "https://e.com/app.git", "job": {"folder": "team"}}]
+    conf = tmp_path / "c.yaml"
+    conf.write_text(yaml.safe_dump(data))
+    env = {"JENKINS_URL": d.url, "JENKINS_USER_ID": d.user, "JENKINS_API_TOKEN": d.token}
+    run = CliRunner().invoke
+    assert run(cli, ["jobs", "apply", "-c", str(conf)], env=env).exit_code == 0
+    with client_for(d) as c:  # someone edits the job in the UI: the marker still says "current"
+        live = c.get_text("job/team/job/app/config.xml")
+        c.post_xml("job/team/job/app/config.xml", live.replace("<sandbox>true</sandbox>", "<sandbox>false</sandbox>"), idempotent=True)
+    plan = tmp_path / "jobs.plan"
+    r = run(cli, ["jobs", "plan", "-c", str(conf), "--out", str(plan), "--detailed-exitcode"], env=env)
+    assert r.exit_code == 2 and "drifted" in r.stdout
+    # Without the plan, apply trusts the ownership markers (one request) and sees nothing to do...
+    r = run(cli, ["jobs", "apply", "-c", str(conf)], env=env)
+    assert r.exit_code == 0 and "No changes" in r.stdout
+    # ...with it, apply does what the plan showed.
+    r = run(cli, ["jobs", "apply", "--plan", str(plan)], env=env)
+    assert r.exit_code == 0 and "1 updated" in r.stdout, r.output
+    with client_for(d) as c:
+        assert "<sandbox>true</sandbox>" in c.get_text("job/team/job/app/config.xml")
+    # The same plan again is stale (its change is done): refused, nothing applied.
+    r = run(cli, ["jobs", "apply", "--plan", str(plan)], env=env)
+    assert r.exit_code == 20 and "stale" in r.output and "Traceback" not in r.output
+    plan.write_text("{not json")
+    r = run(cli, ["jobs", "apply", "--plan", str(plan)], env=env)
+    assert r.exit_code == 16 and "cannot use" in r.output

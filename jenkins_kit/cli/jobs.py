@@ -117,8 +117,11 @@ def print_plan(jp: Any, *, verbose: bool = False, show_diff: bool = True, out: A
 @_sync_options
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing would change, 2 when changes are pending, 1 on error.")
 @click.option("--no-diff", is_flag=True, help="Do not show diffs.")
+@click.option("--out", "plan_out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Save the plan; 'jobs apply --plan FILE' then applies exactly it (drift included), or refuses if it went stale.")
 def plan_cmd(config_path: str, conn: Any, verify: bool | None,
-             adopt: bool, prune: str, workers: int | None, as_json: bool, verbose: bool, detailed_exitcode: bool, no_diff: bool) -> None:
+             adopt: bool, prune: str, workers: int | None, as_json: bool, verbose: bool, detailed_exitcode: bool, no_diff: bool,
+             plan_out: str | None) -> None:
     """Compare the desired jobs with Jenkins: create, update, unchanged, drifted, orphaned, foreign.
 
     \b
@@ -134,6 +137,8 @@ def plan_cmd(config_path: str, conn: Any, verify: bool | None,
     with _client(cfg, conn) as client:
         jp = plan_jobs(client, desired, verify=True if verify is None else verify, adopt=adopt, prune=prune,
                        workers=workers or cfg.jobs.workers)
+    if plan_out:
+        _save_plan(plan_out, config_path, jp, verify=True if verify is None else verify, adopt=adopt, prune=prune)
     if as_json:
         print_json(jp.to_json())
     else:
@@ -147,8 +152,11 @@ def plan_cmd(config_path: str, conn: Any, verify: bool | None,
 @connection_options
 @timeout_alias
 @_sync_options
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, exists=True), default=None, metavar="FILE",
+              help="Apply the plan saved by 'jobs plan --out FILE': exactly those changes (its --verify, --adopt and --prune), "
+                   "refused if Jenkins or the config changed since.")
 def apply_cmd(config_path: str, conn: Any, verify: bool | None,
-              adopt: bool, prune: str, workers: int | None, as_json: bool, verbose: bool) -> None:
+              adopt: bool, prune: str, workers: int | None, as_json: bool, verbose: bool, plan_file: str | None) -> None:
     """Make Jenkins match the desired jobs: folders first, bounded parallel workers, idempotent.
 
     Exit 0 when every change succeeded, 18 when some failed (the summary lists each with the
@@ -161,10 +169,19 @@ def apply_cmd(config_path: str, conn: Any, verify: bool | None,
     """
     from jenkins_kit.jenkins.jobs import plan_jobs
 
+    saved = _load_plan(plan_file) if plan_file else None
+    if saved is not None:
+        config_path = saved["config"]
+        verify, adopt, prune = saved["verify"], saved["adopt"], saved["prune"]
     cfg, desired = _desired(config_path)
     nworkers = workers or cfg.jobs.workers
     with _client(cfg, conn) as client:
         jp = plan_jobs(client, desired, verify=bool(verify), adopt=adopt, prune=prune, diffs=False, workers=nworkers)
+        if saved is not None and _pending_key(jp) != saved["pending"]:
+            raise KitError(
+                f"the saved plan {plan_file} is stale: Jenkins or the config changed since it was made; nothing was applied",
+                f"run 'jenkins-kit jobs plan --out {plan_file}' again and review it",
+            )
         if not as_json and jp.pending:
             print_plan(jp, verbose=verbose, show_diff=False, out=err_console())
         report = _apply_with_progress(client, jp, nworkers, show=not as_json)
@@ -189,6 +206,43 @@ def apply_cmd(config_path: str, conn: Any, verify: bool | None,
                 e.print(f"  {o.op} {o.name}: {o.message}", markup=False, highlight=False)
     if report.failures:
         raise click.exceptions.Exit(ExitCode.PARTIAL)
+
+
+_PLAN_FORMAT = "jenkins-kit jobs plan/1"
+
+
+def _pending_key(jp: Any) -> list[list[str]]:
+    """What a plan will do, in a form that compares across runs: [name, op, desired spec hash]."""
+    out = []
+    for ch in jp.pending:
+        job = jp.desired.get(ch.name.lower())
+        out.append([ch.name, ch.op, job.spec_hash if job is not None else ""])
+    return sorted(out)
+
+
+def _save_plan(path: str, config_path: str, jp: Any, *, verify: bool, adopt: bool, prune: str) -> None:
+    import json
+
+    doc = {"format": _PLAN_FORMAT, "config": str(Path(config_path).resolve()), "verify": verify, "adopt": adopt, "prune": prune,
+           "pending": _pending_key(jp), "plan": jp.to_json()}
+    Path(path).write_text(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _load_plan(path: str) -> dict[str, Any]:
+    import json
+
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(doc, dict) or doc.get("format") != _PLAN_FORMAT:
+            raise ValueError("not a plan written by 'jenkins-kit jobs plan --out'")
+        if not (isinstance(doc.get("config"), str) and isinstance(doc.get("pending"), list) and isinstance(doc.get("verify"), bool)
+                and isinstance(doc.get("adopt"), bool) and doc.get("prune") in ("ignore", "disable", "delete")):
+            raise ValueError("the plan file is incomplete")
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        err = KitError(f"cannot use {path} as a plan: {e}", "write one with 'jenkins-kit jobs plan --out FILE'")
+        err.exit_code = ExitCode.INPUT
+        raise err from None
+    return doc
 
 
 def _apply_with_progress(client, jp, workers: int, *, show: bool):  # type: ignore[no-untyped-def]
