@@ -384,7 +384,6 @@ def _jenkins_auth() -> tuple[str, SecretValue] | None:
 
 
 def check_jenkins(cfg: LabConfig, t: Targets, report: Report) -> None:
-    import requests
 
     if not t.jenkins_url:
         for n in ("jenkins", "jenkins auth", "jenkins crumb", "jenkins plugins"):

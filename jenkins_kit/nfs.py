@@ -8,7 +8,6 @@ reject is refused before anything is written.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import shutil
@@ -112,7 +111,7 @@ def parse_entry(line: str) -> ExportEntry:
         raise InvalidExport("empty exports line")
     path = unescape_path(toks[0])
     defaults: tuple[str, ...] = ()
-    clients = []
+    clients: list[ExportClient] = []
     for t in toks[1:]:
         if t.startswith("-") and not clients and not defaults:
             defaults = tuple(o for o in t[1:].split(",") if o)

@@ -340,12 +340,12 @@ def test_unreachable_api_server_on_loopback(tmp_path):
 
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     import datetime
+    import ipaddress
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lab-registry")])

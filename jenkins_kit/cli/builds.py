@@ -57,7 +57,7 @@ class _Command(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as e:
-            e.exit_code = ExitCode.INPUT
+            e.exit_code = ExitCode.INPUT  # type: ignore[misc]  # click reads it from the instance
             raise
 
 
@@ -121,7 +121,7 @@ class _Out:
 
     broken = False  # stdout's reader went away (e.g. `| head`): keep following, stop writing
 
-    def _stdout(self, write: Callable[[], None]) -> None:
+    def _stdout(self, write: Callable[[], object]) -> None:
         if self.broken:
             return
         try:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from jenkins_kit.cli.connection import Connection, connection_options
-from jenkins_kit.cli.output import config_option, console, err_console, print_json, output_option
+from jenkins_kit.cli.output import config_option, console, err_console, output_option, print_json
 from jenkins_kit.errors import ExitCode, KitError
 
 
@@ -71,7 +71,7 @@ def _print_warnings() -> None:
     from jenkins_kit.secrets import take_warnings
 
     for w in take_warnings():
-        err_console().print(f"[yellow]warning:[/] ", end="", highlight=False)
+        err_console().print("[yellow]warning:[/] ", end="", highlight=False)
         err_console().print(w, markup=False, highlight=False)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from jenkins_kit.cli.connection import connection_options, timeout_alias
-from jenkins_kit.cli.output import config_option, console, err_console, print_json, output_option
+from jenkins_kit.cli.output import config_option, console, err_console, output_option, print_json
 from jenkins_kit.errors import ExitCode, KitError
 
 _STATE_STYLE = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from jenkins_kit.cli.output import config_option, console, print_json, output_option
+from jenkins_kit.cli.output import config_option, console, output_option, print_json
 
 _STYLE = {"done": "green", "would": "cyan", "unchanged": "dim", "skipped": "yellow", "warn": "yellow"}
 

@@ -216,7 +216,7 @@ def _model_in(ann: Any) -> Any:
     return None
 
 
-def _problem_from_pydantic(err: dict[str, Any], pos: _Positions, file: str) -> ConfigProblem:
+def _problem_from_pydantic(err: Any, pos: _Positions, file: str) -> ConfigProblem:  # pydantic ErrorDetails
     loc: Loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-after", "literal["))))
     etype = err["type"]
     msg = err["msg"]

@@ -134,7 +134,7 @@ def _ip_range(v: str) -> str:
             a, b = ipaddress.ip_address(lo.strip()), ipaddress.ip_address(hi.strip())
         except ValueError:
             raise ValueError(f"{v!r} is not a range of two IP addresses (e.g. 192.168.1.11-192.168.1.29)") from None
-        if a.version != b.version or a > b:
+        if a.version != b.version or int(a) > int(b):
             raise ValueError(f"{v!r}: the range must go from a lower to a higher address of the same family")
         return v
     try:

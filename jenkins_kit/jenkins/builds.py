@@ -168,7 +168,7 @@ class ParameterDefinition:
         ptype = d.get("type") or str(d.get("_class", "")).rsplit(".", 1)[-1] or "ParameterDefinition"
         dpv = d.get("defaultParameterValue")
         has_default = isinstance(dpv, Mapping)
-        default = dpv.get("value") if has_default else None
+        default = dpv.get("value") if isinstance(dpv, Mapping) else None
         choices = d.get("choices")
         return cls(
             name=str(d.get("name", "")),
@@ -496,6 +496,7 @@ class Build:
         for ev in self.events(log=on_log is not None, deadline=Deadline(timeout)):
             if ev.event == "log" and on_log is not None and ev.data is not None:
                 on_log(ev.data)
+        assert self.final is not None  # events() ends only after the finished event, which sets it
         return self.final
 
     # -- control
@@ -680,7 +681,7 @@ class QueuedBuild:
         for ev in self.follow(log=on_log is not None, timeout=timeout):
             if ev.event == "log" and on_log is not None and ev.data is not None:
                 on_log(ev.data)
-        assert self.build is not None
+        assert self.build is not None and self.build.final is not None  # as in Build.wait
         return self.build.final
 
     def cancel(self) -> bool:

@@ -210,6 +210,7 @@ class JenkinsClient:
         self._crumb_state = "unknown"  # unknown | have | none (issuer 404: CSRF protection off)
         self._crumb_fetches = 0
         self._deadline: float | None = None  # time.monotonic() after which no request starts or waits
+        self._seen_jenkins = False  # an answer carried X-Jenkins: this is a Jenkins
         base = urlsplit(settings.url)
         self._origin = (base.scheme, base.netloc)
         self._base_path = base.path
@@ -480,7 +481,12 @@ class JenkinsClient:
 
             status = resp.status_code
             log.debug("%s %s -> %d in %.0f ms", method, self._show(resp.url or url), status, (time.monotonic() - t0) * 1000)
-            if "X-Jenkins" not in resp.headers and (status == 404 or (status < 300 and _API_PATH.search(urlsplit(resp.url or url).path))):
+            if "X-Jenkins" in resp.headers:
+                self._seen_jenkins = True
+            elif (not self._seen_jenkins and method in ("GET", "HEAD")
+                  and (status == 404 or (status < 300 and _API_PATH.search(urlsplit(resp.url or url).path)))):
+                # Until this server has shown itself as Jenkins once, an answer Jenkins always marks
+                # (api/*, its own 404 page) without the mark means another HTTP server.
                 resp.close()
                 raise self._scrub(NotJenkinsError(
                     f"{method} {self._show(url)}: {self._host()} answered HTTP {status} without an X-Jenkins header: this is not a Jenkins",
@@ -554,7 +560,7 @@ class JenkinsClient:
 
     def _transport_error(self, e: BaseException, method: str, url: str, possibly_applied: bool, attempts: int,
                          idempotent: bool, timeout: float | None = None) -> JenkinsError:
-        applied = possibly_applied and not (method in ("GET", "HEAD"))
+        applied = possibly_applied and method not in ("GET", "HEAD")
         tail = ""
         if method == "POST" and not idempotent and applied:
             tail = "; the request may have been applied: check before repeating it"
@@ -587,6 +593,7 @@ class JenkinsClient:
         kw: dict[str, Any] = {"status": status, "url": resp.url or url, "method": method, "server_message": msg,
                               "headers": dict(resp.headers), "attempts": attempts}
         s = self.settings
+        hint: str | None
         if crumb:
             return self._scrub(CrumbError(f"{where}: 403 {msg or 'No valid crumb was included in the request'} (after a fresh crumb)",
                                           may_have_been_applied=False, **kw))
@@ -682,6 +689,7 @@ class JenkinsClient:
         # says the last segment is missing: no need to ask again.
         item_itself = rest in ([], ["api", "json"], ["api", "xml"], ["api", "python"], ["config.xml"])
         if self.settings.probe_not_found:
+            code: int | None
             for k in range(1, len(names) + 1):
                 if k == len(names) and item_itself:
                     code = 404

@@ -125,7 +125,7 @@ class JenkinsError(KitError):
         return (_rebuild, (type(self), self.message, self.hint, self.__dict__))
 
 
-def _rebuild(cls: type, message: str, hint: str | None, state: dict[str, Any]) -> JenkinsError:
+def _rebuild(cls: type[JenkinsError], message: str, hint: str | None, state: dict[str, Any]) -> JenkinsError:
     e = cls.__new__(cls)
     KitError.__init__(e, message, hint)
     e.__dict__.update(state)
