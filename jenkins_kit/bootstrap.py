@@ -31,6 +31,8 @@ from jenkins_kit.kube.client import (
 from jenkins_kit.kube.helm import ChartRef, Helm, parse_manifest
 from jenkins_kit.kube.placement import PlacementReport, explain
 from jenkins_kit.plan import Action, Change, Plan, text_diff, yaml_diff
+from jenkins_kit.render.manifests import render_metallb as metallb_objects
+from jenkins_kit.secretrefs import Expectation, check_agents, check_controller, expectations
 from jenkins_kit.secrets import SecretValue, describe, generate_password, redact_casc_text, redact_values, resolve
 
 METALLB_REPO = "https://metallb.github.io/metallb"
@@ -39,6 +41,10 @@ CONTROLLER_COMPONENT = "jenkins-controller"
 
 class BootstrapError(KitError):
     exit_code = ExitCode.ERROR
+
+
+class SecretReferenceError(BootstrapError):
+    """A `${...}` in the JCasC or a Secret volume of an agent template would not resolve."""
 
 
 class NotReady(KitError):
@@ -59,21 +65,6 @@ def _labels(cfg: LabConfig, component: str) -> dict[str, str]:
     from jenkins_kit.render.names import labels
 
     return labels(cfg, component)
-
-
-def metallb_objects(cfg: LabConfig) -> list[dict[str, Any]]:
-    """IPAddressPool + L2Advertisement (MetalLB >= 0.13, CRDs; not the legacy ConfigMap)."""
-    m = cfg.metallb
-    if m is None or not m.enabled:
-        return []
-    name = f"{cfg.jenkins.release}-pool"
-    meta = lambda: {"name": name, "namespace": m.namespace, "labels": _labels(cfg, "metallb")}
-    return [
-        {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool", "metadata": meta(),
-         "spec": {"addresses": list(m.addresses), "autoAssign": True}},
-        {"apiVersion": "metallb.io/v1beta1", "kind": "L2Advertisement", "metadata": meta(),
-         "spec": {"ipAddressPools": [name]}},
-    ]
 
 
 def registry_secret_data(cfg: LabConfig, password: SecretValue) -> dict[str, str]:
@@ -189,6 +180,7 @@ class Bootstrap:
             bp.plan.add(Change("HelmRelease", f"{cfg.cluster.namespace}/{cfg.jenkins.release}", "skip", reason="helm not available", world="helm"))
         else:
             self._plan_release(bp)
+            self.check_secret_references(bp, objs)
         if self.jobs:
             try:
                 jp = self.plan_jobs(diffs=True)
@@ -268,6 +260,8 @@ class Bootstrap:
         name = f"{ns}/{rel}"
         status = self.helm.status(rel, ns)
         desired_scripts = ((values.get("controller") or {}).get("JCasC") or {}).get("configScripts") or {}
+        rendered = self.helm.template(rel, self.chart, ns, values, is_upgrade=status is not None, kube_version=self._kube_version())
+        bp.rendered = rendered
         if status is None:
             bp.release = Change("HelmRelease", name, "create", None, {"chart": self.chart.describe()},
                                 f"install {self.chart.describe()}", "", "helm")
@@ -296,7 +290,6 @@ class Bootstrap:
         if state != "deployed":
             reasons.append(f"release is {state}")
         mdiff = ""
-        rendered = self.helm.template(rel, self.chart, ns, values, is_upgrade=True, kube_version=self._kube_version())
         live_objs, new_objs = parse_manifest(status.get("manifest") or ""), parse_manifest(rendered)
         for key in sorted(set(live_objs) | set(new_objs)):
             a, b = live_objs.get(key), new_objs.get(key)
@@ -326,6 +319,38 @@ class Bootstrap:
                 bp.plan.add(Change("JCasC", key, "delete", None, None, "fragment no longer rendered", text_diff(old, "", key), "jcasc"))
             else:
                 bp.plan.add(Change("JCasC", key, "update", None, None, "fragment changed", text_diff(old, new, key), "jcasc"))
+
+    def secret_keys_lookup(self, desired: list[dict[str, Any]]) -> Callable[[str, str], set[str] | None]:
+        """Keys of a Secret as it will be after apply: ours as rendered, anything else as it is live."""
+        ours = {(o["metadata"].get("namespace") or "", o["metadata"]["name"]): set(o.get("data") or {}) | set(o.get("stringData") or {})
+                for o in desired if o.get("kind") == "Secret"}
+        cache: dict[tuple[str, str], set[str] | None] = {}
+
+        def keys(ns: str, name: str) -> set[str] | None:
+            if (ns, name) in ours:
+                return ours[(ns, name)]
+            if (ns, name) not in cache:
+                live = self.kube.get("v1", "Secret", name, ns)
+                cache[(ns, name)] = None if live is None else set(live.get("data") or {}) | set(live.get("stringData") or {})
+            return cache[(ns, name)]
+
+        return keys
+
+    def secret_expectations(self) -> dict[str, Expectation]:
+        return expectations(self.cfg)
+
+    def check_secret_references(self, bp: BootstrapPlan, desired: list[dict[str, Any]]) -> None:
+        """Refuse the plan when the JCasC or an agent template reads a secret the pods will not have."""
+        values = bp.values or {}
+        scripts = ((values.get("controller") or {}).get("JCasC") or {}).get("configScripts") or {}
+        keys = self.secret_keys_lookup(desired)
+        problems = check_controller(scripts, bp.rendered or "", self.cfg.cluster.namespace, keys, self.secret_expectations())
+        reg = self.cfg.registry.credentials
+        problems += check_agents(scripts, keys, {reg.secret_name: ["config.json"]} if reg else {})
+        if problems:
+            raise SecretReferenceError(
+                f"nothing was changed: {len(problems)} secret reference(s) would not resolve:\n" + "\n".join(p.format() for p in problems),
+                "fix the Secrets or values named above, then rerun plan")
 
     def _chart_version(self) -> str | None:
         if not self.chart.local:
@@ -519,6 +544,19 @@ class Bootstrap:
             return None, f"NodePort {port.get('nodePort')}: http://<any node IP>:{port.get('nodePort')}/"
         return None, f"ClusterIP only: kubectl -n {ns} port-forward svc/{controller_service(cfg)} 8080:{port.get('port')}"
 
+    def wait_address(self, timeout: float, progress: Progress | None = None) -> tuple[str | None, str]:
+        """The Service address, waiting (bounded) only while a LoadBalancer controller has pools
+        and has not assigned yet: MetalLB allocates within seconds of seeing the Service."""
+        say = progress or self.progress
+        deadline = time.monotonic() + timeout
+        while True:
+            addr, why = self.service_address()
+            left = deadline - time.monotonic()
+            if addr or left <= 0 or "assigned nothing yet" not in why:
+                return addr, why
+            say(f"waiting for the LoadBalancer address ({left:.0f}s left)")
+            time.sleep(min(1.0, max(left, 0.05)))
+
     def explain_pending_lb(self, svc: dict[str, Any]) -> str:
         name = str((svc.get("metadata") or {}).get("name"))
         ns = str((svc.get("metadata") or {}).get("namespace"))
@@ -648,6 +686,7 @@ def pod_state(pod: dict[str, Any] | None) -> dict[str, Any]:
 @dataclass
 class BootstrapPlan:
     plan: Plan
+    rendered: str | None = None  # `helm template` of the release as it would be installed
     objects: list[ObjectDiff] = field(default_factory=list)
     release: Change | None = None
     values: dict[str, Any] | None = None

@@ -340,7 +340,21 @@ def _insecure_request_warning() -> type[Warning]:
     return urllib3.exceptions.InsecureRequestWarning
 
 
-def check_registry(t: Targets, report: Report) -> None:
+def registry_login(cfg: LabConfig) -> tuple[str, Any] | None:
+    """(username, SecretValue) when the registry password resolves here (env or file references;
+    a reference to a Kubernetes Secret is checked by the cluster, not by this probe)."""
+    from jenkins_kit.secrets import resolve
+
+    cred = cfg.registry.credentials
+    if cred is None or cred.password.secret is not None:
+        return None
+    try:
+        return cred.username, resolve(cred.password)
+    except KitError:
+        return None
+
+
+def check_registry(t: Targets, report: Report, login: tuple[str, Any] | None = None) -> None:
     import requests
 
     url = f"{t.registry_url}/v2/"
@@ -368,9 +382,67 @@ def check_registry(t: Targets, report: Report) -> None:
                              "give the registry a certificate from a CA the nodes trust and set registry.insecure: false"))
         else:
             report.add(Check("registry", "pass", f"{url} answers the registry v2 API{auth}"))
+        if r.status_code == 401 and login is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", category=_insecure_request_warning())
+                _check_registry_login(session, url, t, login, report)
     else:
         report.add(Check("registry", "fail", f"{url} answered HTTP {r.status_code}, not the registry v2 API",
                          "check registry.address (host:port of a Docker registry v2)"))
+
+
+def _check_registry_login(session: Any, url: str, t: Targets, login: tuple[str, Any], report: Report) -> None:
+    """The credentials the agents will push with, tried against /v2/ (basic auth, as htpasswd
+    registries take it; a token-auth registry answers with a Bearer challenge we report as such)."""
+    import requests
+
+    user, password = login
+    try:
+        r = session.get(url, timeout=t.timeout, allow_redirects=False, auth=(user, password.reveal()))
+    except requests.RequestException as e:
+        report.add(Check("registry login", "fail", f"cannot reach {url}: {e.__class__.__name__}"))
+        return
+    if r.status_code == 200:
+        report.add(Check("registry login", "pass", f"registry.credentials ({user}) accepted by {url}"))
+    elif "bearer" in r.headers.get("WWW-Authenticate", "").lower():
+        report.add(Check("registry login", "skip", "the registry uses token auth; the credentials are checked on the first push"))
+    else:
+        report.add(Check("registry login", "fail", f"registry.credentials ({user}) rejected by {url}: HTTP {r.status_code}",
+                         "check registry.credentials.username and the password reference (docker login with the same values)"))
+
+
+def check_release_secrets(cfg: LabConfig, connect: KubeFactory, helm_binary: str | None, report: Report) -> None:
+    """The live release's JCasC `${...}` and agent Secret volumes against its live pod spec and
+    Secrets: what `plan` proves before an install, checked after one."""
+    from jenkins_kit.kube.helm import Helm, HelmMissing
+    from jenkins_kit.secretrefs import check_agents, check_controller, expectations
+
+    def run() -> Check:
+        try:
+            helm = Helm(helm_binary)
+        except HelmMissing:
+            return Check("secret references", "skip", "helm not available")
+        kube = connect()
+        ns, rel = cfg.cluster.namespace, cfg.jenkins.release
+        status = helm.status(rel, ns)
+        if status is None:
+            return Check("secret references", "skip", f"release {ns}/{rel} is not installed")
+        scripts = (((status.get("config") or {}).get("controller") or {}).get("JCasC") or {}).get("configScripts") or {}
+
+        def keys(n: str, name: str) -> set[str] | None:
+            live = kube.get("v1", "Secret", name, n)
+            return None if live is None else set(live.get("data") or {})
+
+        problems = check_controller(scripts, status.get("manifest") or "", ns, keys, expectations(cfg))
+        reg = cfg.registry.credentials
+        problems += check_agents(scripts, keys, {reg.secret_name: ["config.json"]} if reg else {})
+        if problems:
+            return Check("secret references", "fail", "; ".join(f"{p.where}: {p.message}" for p in problems),
+                         "; ".join(dict.fromkeys(p.hint for p in problems)))
+        n = sum(1 for _ in scripts)
+        return Check("secret references", "pass", f"every ${{...}} in the {n} live JCasC fragment(s) resolves in the controller pod")
+
+    report.add(_safe(run, "secret references"))
 
 
 # ---------------------------------------------------------------------- Jenkins
@@ -480,8 +552,10 @@ def run(cfg: LabConfig, targets: Targets, *, connect: KubeFactory, helm_binary: 
         check_helm(helm_binary, report)
     if "nfs" not in skip:
         check_nfs(targets, report, showmount)
+    if "cluster" not in skip and "helm" not in skip:
+        check_release_secrets(cfg, connect, helm_binary, report)
     if "registry" not in skip:
-        check_registry(targets, report)
+        check_registry(targets, report, registry_login(cfg))
     if "jenkins" not in skip:
         check_jenkins(cfg, targets, report)
     return report

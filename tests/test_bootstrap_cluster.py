@@ -1,5 +1,6 @@
-"""plan / up / down / doctor / admin-password on the real control plane (tests/cluster harness),
-with tests/fixtures/charts/jenkins-standin in place of the official chart.
+"""plan / up / down / doctor / admin-password on the real control plane (tests/cluster harness)
+with the official charts (../shared/charts: jenkins 5.9.53, metallb 0.15.2), kwok as the node agent
+(pods become Running/Ready, StatefulSets roll out) and the real MetalLB controller.
 
 The commands run as subprocesses (`python -m jenkins_kit`) with the harness environment, exactly as
 a user would run them; every byte they print is kept for the secret scan at the end.
@@ -12,16 +13,17 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.official_chart import JENKINS_CHART, METALLB_CHART, require_chart
+
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
-CHART = REPO / "tests" / "fixtures" / "charts" / "jenkins-standin"
+CHART = JENKINS_CHART
 REGISTRY_PASSWORD = "reg-pw-7f3a9c1e5b2d8046"
 ADMIN_PASSWORD_REF = "adm-pw-0c4e8a2f6b1d9357"  # used by the scenario with a referenced admin password
 
@@ -80,50 +82,22 @@ class Kit:
         return self.cluster.api.get_or_none(path)
 
 
-class FakeKubelet:
-    """Plays kubelet for one namespace while a command runs: scheduled pods become Running and
-    Ready, pods being deleted are finished (force-deleted). Records where pods ran."""
-
-    def __init__(self, kit: Kit, ns: str):
-        self.kit, self.ns = kit, ns
-        self.nodes: dict[str, str] = {}
-        self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._loop, daemon=True)
-
-    def _loop(self):
-        while not self._stop.is_set():
-            try:
-                pods = self.kit.get(f"/api/v1/namespaces/{self.ns}/pods") or {"items": []}
-                for p in pods["items"]:
-                    name = p["metadata"]["name"]
-                    if p["metadata"].get("deletionTimestamp"):
-                        self.kit.cluster.force_delete_pod(self.ns, name)
-                    elif p["spec"].get("nodeName") and p.get("status", {}).get("phase") != "Running":
-                        self.nodes[name] = p["spec"]["nodeName"]
-                        self.kit.cluster.mark_pod_running(self.ns, name)
-            except Exception as e:  # pods come and go between list and write
-                self.errors.append(str(e))
-            self._stop.wait(0.3)
-
-    def __enter__(self):
-        self._t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._t.join(5)
+def pod_node(kit: "Kit", ns: str, pod: str) -> str:
+    p = kit.get(f"/api/v1/namespaces/{ns}/pods/{pod}")
+    return (p or {}).get("spec", {}).get("nodeName") or ""
 
 
-def up_marking_running(kit: Kit, conf: Path, ns: str, pod: str, *extra: str) -> tuple[subprocess.CompletedProcess, str]:
-    """Run `up` while a fake kubelet runs the namespace's pods; return where `pod` ran."""
-    with FakeKubelet(kit, ns) as kubelet:
-        res = kit.run("up", "-c", str(conf), "--chart", str(CHART), "--timeout", "90", *extra)
-    return res, kubelet.nodes.get(pod, "")
+def up_and_wait(kit: "Kit", conf: Path, ns: str, pod: str, *extra: str) -> tuple[subprocess.CompletedProcess, str]:
+    """Run `up` as a user would (it waits for the controller to be Ready); return where `pod` ran."""
+    res = kit.run("up", "-c", str(conf), "--chart", str(CHART), "--timeout", "120", *extra)
+    return res, pod_node(kit, ns, pod)
 
 
 @pytest.fixture(scope="module")
 def kit(lab_cluster, tmp_path_factory):
+    require_chart(JENKINS_CHART)
+    if not lab_cluster.has_kwok:
+        pytest.fail("kwok is not built (scripts/build-tools builds it): without a node agent no pod ever becomes Ready")
     return Kit(lab_cluster, tmp_path_factory.mktemp("bootstrap"))
 
 
@@ -131,7 +105,7 @@ def kit(lab_cluster, tmp_path_factory):
 def installed(kit):
     """A fresh `up` in namespace jk-up."""
     conf = write_config(kit.workdir / "main", "jk-up")
-    res, node = up_marking_running(kit, conf, "jk-up", "jenkins-0")
+    res, node = up_and_wait(kit, conf, "jk-up", "jenkins-0")
     return {"conf": conf, "up": res, "node": node, "ns": "jk-up"}
 
 
@@ -166,8 +140,23 @@ def test_up_on_a_fresh_cluster(kit, installed):
     sts = kit.get(f"/apis/apps/v1/namespaces/{ns}/statefulsets/jenkins")
     spec = sts["spec"]["template"]["spec"]
     assert spec["nodeSelector"] == {"kubernetes.io/hostname": "m-k8s"}
+    assert {t["key"] for t in spec["tolerations"]} >= {"node-role.kubernetes.io/control-plane"}
     assert spec["securityContext"]["runAsUser"] == 1000 and spec["securityContext"]["runAsGroup"] == 1000
-    assert spec["volumes"][0]["persistentVolumeClaim"]["claimName"] == "jenkins"
+    vols = {v["name"]: v for v in spec["volumes"]}
+    assert vols["jenkins-home"]["persistentVolumeClaim"]["claimName"] == "jenkins"
+    # The admin Secret is mounted where the JCasC's ${chart-admin-*} are read (SECRETS dir).
+    jenkins_c = next(c for c in spec["containers"] if c["name"] == "jenkins")
+    env = {e["name"]: e.get("value") for e in jenkins_c["env"]}
+    assert env["SECRETS"] == "/run/secrets/additional"
+    assert any(m["name"] == "jenkins-secrets" and m["mountPath"] == "/run/secrets/additional" for m in jenkins_c["volumeMounts"])
+    admin_src = next(src["secret"] for src in vols["jenkins-secrets"]["projected"]["sources"] if src["secret"]["name"] == "jenkins-admin")
+    assert {i["path"]: i["key"] for i in admin_src["items"]} == {"chart-admin-username": "jenkins-admin-user",
+                                                                "chart-admin-password": "jenkins-admin-password"}
+    assert jenkins_c["image"].endswith(":2.568.2-jdk21")
+    # kwok plays the kubelet: the pod is Ready and the StatefulSet rolled out, as `up` waited for.
+    pod = kit.get(f"/api/v1/namespaces/{ns}/pods/jenkins-0")
+    assert any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"]["conditions"])
+    assert sts["status"].get("readyReplicas") == 1
     cms = kit.get(f"/api/v1/namespaces/{ns}/configmaps?labelSelector=jenkins-jenkins-config%3Dtrue")["items"]
     assert {c["metadata"]["name"] for c in cms} >= {"jenkins-jenkins-config-jenkins-kit-system", "jenkins-jenkins-config-jenkins-kit-cloud"}
     hist = kit.cluster.helm_run("history", "jenkins", "-n", ns, "-o", "json")
@@ -202,11 +191,11 @@ def test_plan_shows_a_config_change_and_up_applies_it(kit, installed):
     assert "--sessionTimeout=60" in plan.stdout and "--sessionTimeout=1440" in plan.stdout
     # The JCasC fragments did not change, the cluster objects neither.
     assert "[cluster]" not in plan.stdout.replace("[cluster] Namespace", "")
-    res, node = up_marking_running(kit, conf, ns, "jenkins-0")
+    res, node = up_and_wait(kit, conf, ns, "jenkins-0")
     assert res.returncode == 0 and "upgraded HelmRelease jk-up/jenkins" in res.stdout, res.stdout + res.stderr
     assert node == "m-k8s" and "controller jenkins-0 is ready" in res.stdout
     # Back to the original config, so the next tests see the first install's state.
-    res, _ = up_marking_running(kit, installed["conf"], ns, "jenkins-0")
+    res, _ = up_and_wait(kit, installed["conf"], ns, "jenkins-0")
     assert res.returncode == 0, res.stderr
     sts = kit.get(f"/apis/apps/v1/namespaces/{ns}/statefulsets/jenkins")
     env = {e["name"]: e.get("value") for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]}
@@ -386,83 +375,94 @@ def test_down_keeps_data_then_purge_removes_only_ours(kit, installed, tmp_path):
     kit.cluster.delete_namespace(ns)
 
 
-# ---------------------------------------------------------------------- readiness timeout, MetalLB
+# ---------------------------------------------------------------------- secret references
 
 
-def test_readiness_timeout_explains_the_pod(kit):
-    ns = "jk-slow"
-    conf = write_config(kit.workdir / ns, ns, release="jenkins-slow")
+def test_plan_refuses_secret_references_the_pod_cannot_resolve(kit):
+    """Every ${...} in the JCasC must resolve in the pod the official chart renders: a missing key
+    or a values change that drops the mount fails plan and up before anything is applied."""
+    ns = "jk-refs"
+    kit.cluster.create_namespace(ns)
+    kit.cluster.api.create(f"/api/v1/namespaces/{ns}/secrets", {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "gh-token"}, "data": {"tokn": base64.b64encode(b"x").decode()}})
+    conf = write_config(kit.workdir / ns, ns, release="jenkins-refs",
+                        credentials=[{"id": "gh", "secret": {"name": "gh-token", "key": "token"}}])
     try:
-        res = kit.run("up", "-c", str(conf), "--chart", str(CHART), "--timeout", "4")  # no kubelet: never Running
-        assert res.returncode == 10, res.stdout + res.stderr
-        assert "the controller pod is not ready after 4s: Pending, on m-k8s" in res.stderr
-        assert "--timeout" in res.stderr
+        plan = kit.run("plan", "-c", str(conf), "--chart", str(CHART), "--no-jobs")
+        assert plan.returncode == 20, plan.stdout + plan.stderr
+        err = plan.stderr
+        assert "JCasC jenkins-kit-credentials: ${gh-token-token} is read from key 'token' of Secret jk-refs/gh-token" in err, err
+        assert "it has: tokn" in err and "add key token to Secret jk-refs/gh-token" in err
+        up = kit.run("up", "-c", str(conf), "--chart", str(CHART), "--no-jobs")
+        assert up.returncode == 20 and "secret reference(s) would not resolve" in up.stderr
+        assert kit.get(f"/api/v1/persistentvolumes/{ns}-home") is None  # nothing applied
+        assert kit.cluster.helm_run("status", "jenkins-refs", "-n", ns, check=False).returncode != 0
+        # Fixing the Secret makes the same plan pass.
+        kit.cluster.api.patch(f"/api/v1/namespaces/{ns}/secrets/gh-token", {"data": {"token": base64.b64encode(b"x").decode()}}, kind="merge")
+        assert kit.run("plan", "-c", str(conf), "--chart", str(CHART), "--no-jobs").returncode == 0
+        # Values that stop the chart mounting the admin Secret (what jenkins-kit used to render).
+        site = kit.workdir / f"{ns}-site"
+        site.mkdir()
+        (site / "sitecustomize.py").write_text(
+            "import jenkins_kit.render.helm_values as hv\n"
+            "_orig = hv.render_values\n"
+            "def render_values(cfg, jcasc=None):\n"
+            "    v = _orig(cfg, jcasc)\n"
+            "    v['controller']['admin']['createSecret'] = False\n"
+            "    return v\n"
+            "hv.render_values = render_values\n")
+        env = dict(kit.env, PYTHONPATH=f"{site}{os.pathsep}{kit.env['PYTHONPATH']}")
+        p = subprocess.run(kit.argv("plan", "-c", str(conf), "--chart", str(CHART), "--no-jobs"), env=env, cwd=kit.workdir,
+                           capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+        OUTPUTS.extend([p.stdout, p.stderr])
+        assert p.returncode == 20, p.stdout + p.stderr
+        assert "${chart-admin-password} does not resolve in the controller pod" in p.stderr
+        assert "controller.admin.createSecret: true with controller.admin.existingSecret: jenkins-admin" in p.stderr
     finally:
-        _cleanup(kit, conf, ns)
+        kit.run("down", "-c", str(conf), "--purge", "--yes")
+        kit.cluster.delete_namespace(ns)
 
 
-CRD = """apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: {plural}.metallb.io
-spec:
-  group: metallb.io
-  scope: Namespaced
-  names: {{kind: {kind}, plural: {plural}, singular: {singular}, listKind: {kind}List}}
-  versions:
-    - name: v1beta1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          x-kubernetes-preserve-unknown-fields: true
-"""
+# ---------------------------------------------------------------------- MetalLB: the official chart and the real controller
 
 
-def metallb_standin(d: Path) -> Path:
-    """A MetalLB stand-in chart: just the two CRDs `up` needs (the real chart is not reachable offline)."""
-    (d / "crds").mkdir(parents=True)
-    (d / "Chart.yaml").write_text("apiVersion: v2\nname: metallb\nversion: 0.15.2\ndescription: test stand-in (CRDs only)\n")
-    (d / "crds" / "ipaddresspools.yaml").write_text(CRD.format(kind="IPAddressPool", plural="ipaddresspools", singular="ipaddresspool"))
-    (d / "crds" / "l2advertisements.yaml").write_text(CRD.format(kind="L2Advertisement", plural="l2advertisements", singular="l2advertisement"))
-    return d
-
-
-def test_metallb_pool_and_load_balancer_address(kit):
-    ns = "jk-lb"
-    conf = write_config(kit.workdir / ns, ns, release="jenkins-lb")
+def test_metallb_assigns_the_service_an_address_from_the_pool(kit):
+    require_chart(METALLB_CHART)
+    if not kit.cluster.has_metallb_controller:
+        pytest.fail("metallb-controller is not built (scripts/build-tools builds it from go.universe.tf/metallb)")
+    ns, mns = "jk-lb", "jk-metallb"
+    conf = write_config(kit.workdir / ns, ns, release="jenkins-lb",
+                        service={"type": "LoadBalancer", "load_balancer_ip": "127.0.0.241"})
     data = yaml.safe_load(conf.read_text())
-    data["metallb"] = {"addresses": ["127.0.0.240-127.0.0.250"], "namespace": "jk-metallb"}
+    data["metallb"] = {"addresses": ["127.0.0.240-127.0.0.250"], "namespace": mns}
     conf.write_text(yaml.safe_dump(data))
-    chart = metallb_standin(kit.workdir / "metallb-standin")
+    kit.cluster.start_metallb_controller(mns)  # starts once the chart has installed the CRDs
+    chart = ("--metallb-chart", str(METALLB_CHART))
     try:
-        plan = kit.run("plan", "-c", str(conf), "--chart", str(CHART), "--metallb-chart", str(chart))
+        plan = kit.run("plan", "-c", str(conf), "--chart", str(CHART), *chart)
         assert "+ create   [helm] HelmRelease jk-metallb/metallb" in plan.stdout, plan.stdout + plan.stderr
         assert "IPAddressPool jk-metallb/jenkins-lb-pool  (after MetalLB installs its CRDs)" in plan.stdout
-        res, node = up_marking_running(kit, conf, ns, "jenkins-lb-0", "--metallb-chart", str(chart))
+        res, node = up_and_wait(kit, conf, ns, "jenkins-lb-0", *chart)
         assert res.returncode == 0, res.stdout + res.stderr
         assert node == "m-k8s"
         assert "created IPAddressPool jk-metallb/jenkins-lb-pool" in res.stdout and "created L2Advertisement" in res.stdout
-        pool = kit.get("/apis/metallb.io/v1beta1/namespaces/jk-metallb/ipaddresspools/jenkins-lb-pool")
+        # The address comes from the real controller, honouring the fixed IP jenkins-kit asked for.
+        assert "Jenkins: http://127.0.0.241/" in res.stdout, res.stdout + res.stderr
+        svc = kit.get(f"/api/v1/namespaces/{ns}/services/jenkins-lb")
+        assert svc["status"]["loadBalancer"]["ingress"][0]["ip"] == "127.0.0.241"
+        pool = kit.get(f"/apis/metallb.io/v1beta1/namespaces/{mns}/ipaddresspools/jenkins-lb-pool")
         assert pool["spec"]["addresses"] == ["127.0.0.240-127.0.0.250"]
-        assert "MetalLB has pools but assigned nothing yet" in res.stdout
-        # Play MetalLB: give the Service an address; `up` then reports it, and changes nothing.
-        svc_path = f"/api/v1/namespaces/{ns}/services/jenkins-lb"
-        kit.cluster.api.patch(svc_path + "/status", {"status": {"loadBalancer": {"ingress": [{"ip": "127.0.0.240"}]}}}, kind="merge")
-        again = kit.run("up", "-c", str(conf), "--chart", str(CHART), "--metallb-chart", str(chart), "--timeout", "30")
+        again = kit.run("up", "-c", str(conf), "--chart", str(CHART), *chart, "--timeout", "60")
         assert again.returncode == 0, again.stdout + again.stderr
-        assert "No changes" in again.stdout and "Jenkins: http://127.0.0.240/" in again.stdout
+        assert "No changes" in again.stdout and "Jenkins: http://127.0.0.241/" in again.stdout
         doc = kit.run("doctor", "-c", str(conf), "--json", "--skip", "nfs", "--skip", "registry", "--skip", "jenkins")
         lb = next(c for c in json.loads(doc.stdout)["checks"] if c["name"] == "load balancer")
         assert lb["status"] == "pass" and "127.0.0.240-127.0.0.250" in lb["detail"]
     finally:
         _cleanup(kit, conf, ns)
-        assert kit.get("/apis/metallb.io/v1beta1/namespaces/jk-metallb/ipaddresspools/jenkins-lb-pool") is None
-        kit.cluster.helm_run("uninstall", "metallb", "-n", "jk-metallb", check=False)
-        for crd in ("ipaddresspools.metallb.io", "l2advertisements.metallb.io"):
-            kit.cluster.api.delete(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd}")
-        kit.cluster.delete_namespace("jk-metallb")
+        assert kit.get(f"/apis/metallb.io/v1beta1/namespaces/{mns}/ipaddresspools/jenkins-lb-pool") is None
+        kit.cluster.helm_run("uninstall", "metallb", "-n", mns, check=False)
+        kit.cluster.delete_namespace(mns)
 
 
 # ---------------------------------------------------------------------- referenced admin password + the scan (last)
@@ -498,7 +498,7 @@ def test_up_syncs_jobs_then_no_secret_anywhere(kit, lab_cluster, jenkins_double)
     saved = dict(kit.env)
     kit.env.update(JENKINS_URL=jenkins_double.url, JENKINS_USER_ID=jenkins_double.user, JENKINS_API_TOKEN=jenkins_double.token)
     try:
-        res, node = up_marking_running(kit, conf, ns, "jenkins-ref-0")
+        res, node = up_and_wait(kit, conf, ns, "jenkins-ref-0")
         assert res.returncode == 0, res.stdout + res.stderr
         assert node == "m-k8s"
         assert "jobs: 2 created" in res.stdout, res.stdout

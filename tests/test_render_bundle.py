@@ -84,6 +84,8 @@ def test_agent_rbac_is_exactly_plugin_rules_plus_deploy_rights() -> None:
 
 
 def test_every_helm_value_key_exists_in_the_official_chart() -> None:
+    if not CHART_VALUES.is_file():
+        pytest.skip(f"the official chart's values.yaml is not available: {CHART_VALUES} is missing (no ../shared beside the checkout)")
     defaults = yaml.safe_load(CHART_VALUES.read_text(encoding="utf-8"))
     values = render_values(config_with(registry={"address": "r:5000", "credentials": {"username": "u", "password": {"env": "REG_PW"}}}))
     missing = [p for p in _key_paths(values) if not _chart_has(defaults, p) and not any(p.startswith(x + ".") for x in PASSTHROUGH)]
@@ -211,7 +213,9 @@ def test_jcasc_survives_the_charts_tpl_pass(lab_cluster, tmp_path: Path) -> None
     fragments = render_jcasc(cfg)
     values_file = tmp_path / "values.yaml"
     values_file.write_text(render_bundle(cfg).files["helm/values.yaml"], encoding="utf-8")
-    chart = Path(__file__).parent / "fixtures" / "charts" / "jenkins-standin"
+    from tests.official_chart import JENKINS_CHART, require_chart
+
+    chart = require_chart(JENKINS_CHART)
     out = subprocess.run(
         [lab_cluster.helm, "template", "jenkins", str(chart), "-n", "jenkins", "-f", str(values_file)],
         check=True, capture_output=True, text=True, env=lab_cluster.env(),

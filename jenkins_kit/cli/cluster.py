@@ -48,9 +48,9 @@ def _kube_settings(cfg: Any, config_path: str, kubeconfig: str | None, context: 
 def _bootstrap(cfg: Any, config_path: str, kubeconfig: str | None, context: str | None, helm_path: str | None,
                chart_path: str | None, metallb_chart_path: str | None = None, adopt: bool = False, need_helm: bool = True,
                progress: Any = None, jobs: bool = True, conn: Any = None) -> Any:
-    from jenkins_kit.bootstrap import Bootstrap
+    from jenkins_kit.bootstrap import METALLB_REPO, Bootstrap
     from jenkins_kit.kube.client import Kube
-    from jenkins_kit.kube.helm import ChartRef, Helm, HelmMissing
+    from jenkins_kit.kube.helm import ChartRef, Helm, HelmMissing, resolve_chart
 
     kc, ctx = _kube_settings(cfg, config_path, kubeconfig, context)
     kube = Kube.connect(kc, ctx)
@@ -60,8 +60,12 @@ def _bootstrap(cfg: Any, config_path: str, kubeconfig: str | None, context: str 
         if need_helm:
             raise
         helm = None
-    chart = ChartRef(os.path.abspath(chart_path)) if chart_path else ChartRef(cfg.jenkins.chart, cfg.jenkins.chart_version, cfg.jenkins.chart_repo)
-    mchart = ChartRef(os.path.abspath(metallb_chart_path)) if metallb_chart_path else None
+    chart = ChartRef(os.path.abspath(chart_path)) if chart_path else resolve_chart(cfg.jenkins.chart, cfg.jenkins.chart_version, cfg.jenkins.chart_repo)
+    mchart = None
+    if metallb_chart_path:
+        mchart = ChartRef(os.path.abspath(metallb_chart_path))
+    elif cfg.metallb is not None:
+        mchart = resolve_chart("metallb", cfg.metallb.chart_version, METALLB_REPO)
     kw = {"progress": progress} if progress else {}
     return Bootstrap(cfg, kube, helm, chart, adopt=adopt, metallb_chart=mchart, config_dir=str(Path(config_path).resolve().parent),
                      jobs=jobs, jenkins=conn, **kw)
@@ -253,7 +257,7 @@ def up_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_p
             summary["ready"] = (pod.get("metadata") or {}).get("name")
             if not as_json:
                 out.print(f"[green]✓[/] controller {summary['ready']} is ready", highlight=False)
-        addr, why = bs.service_address()
+        addr, why = bs.service_address() if no_wait else bs.wait_address(min(timeout, 120), progress=status)
         summary["address"] = addr
         summary["address_note"] = why
         if not no_jobs and not no_wait:

@@ -55,6 +55,30 @@ class ChartRef:
         return f"{self.chart} {self.version or 'latest'}" + (f" from {self.repo}" if self.repo else "")
 
 
+def chart_cache_dirs() -> list[Path]:
+    """Where packaged charts are looked up before any repository (offline labs, CI).
+
+    ``JENKINS_KIT_CHART_CACHE`` (os.pathsep-separated) first, then ``~/.cache/jenkins-kit/charts``,
+    which ``scripts/setup`` fills from a ``../shared/charts`` beside the checkout when there is one.
+    """
+    dirs = [Path(p) for p in os.environ.get("JENKINS_KIT_CHART_CACHE", "").split(os.pathsep) if p]
+    dirs.append(Path(os.path.expanduser("~")) / ".cache" / "jenkins-kit" / "charts")
+    return dirs
+
+
+def resolve_chart(name: str, version: str, repo: str) -> ChartRef:
+    """The pinned chart: a cached ``<name>-<version>.tgz`` when one exists, else the repository.
+
+    The cached archive must be exactly the pinned version (helm's own package naming), so a cache
+    never silently changes what is installed.
+    """
+    for d in chart_cache_dirs():
+        candidate = d / f"{name}-{version}.tgz"
+        if candidate.is_file():
+            return ChartRef(str(candidate), version)
+    return ChartRef(name, version, repo)
+
+
 def find_helm(explicit: str | None = None) -> str | None:
     if explicit:
         return explicit if os.access(explicit, os.X_OK) else None
@@ -129,7 +153,9 @@ class Helm:
 
     def template(self, release: str, chart: ChartRef, namespace: str, values: dict[str, Any], *,
                  is_upgrade: bool = False, kube_version: str | None = None) -> str:
-        args = ["template", release, *chart.args(), "--namespace", namespace, "--values", "-"]
+        # --skip-tests: a release manifest never holds test hooks (templates/tests/ in the official
+        # chart); rendering them made every second `up` look like a change.
+        args = ["template", release, *chart.args(), "--namespace", namespace, "--values", "-", "--skip-tests"]
         if is_upgrade:
             args.append("--is-upgrade")
         if kube_version:
@@ -178,11 +204,17 @@ def _hint(stderr: str) -> str | None:
 
 
 def parse_manifest(text: str) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """Helm's multi-document output keyed by (kind, namespace, name)."""
+    """Helm's multi-document output keyed by (kind, namespace, name), hooks left out.
+
+    Helm stores hooks apart from the release manifest (pkg/action: ``releaseutil.SortManifests``
+    splits them off), while ``helm template`` prints them; comparing them would be a phantom diff.
+    """
     out: dict[tuple[str, str, str], dict[str, Any]] = {}
     for doc in yaml.safe_load_all(text or ""):
         if not isinstance(doc, dict) or "kind" not in doc:
             continue
         meta = doc.get("metadata") or {}
+        if "helm.sh/hook" in (meta.get("annotations") or {}):
+            continue
         out[(doc["kind"], meta.get("namespace") or "", meta.get("name") or "")] = doc
     return out

@@ -14,7 +14,7 @@ from jenkins_kit.errors import ExitCode, KitError
 from jenkins_kit.render.helm_values import render_values
 from jenkins_kit.render.jcasc import render_jcasc
 from jenkins_kit.render.jobs import render_jobs
-from jenkins_kit.render.manifests import manifest_filename, render_manifests, to_yaml
+from jenkins_kit.render.manifests import manifest_filename, render_manifests, render_metallb, to_yaml
 from jenkins_kit.render.nfs import export_line, host_script
 
 
@@ -36,6 +36,9 @@ def render_bundle(cfg: LabConfig, base_dir: Path | None = None) -> Bundle:
     files: dict[str, str] = {}
     for i, m in enumerate(render_manifests(cfg)):
         files[f"k8s/{manifest_filename(i, m)}"] = to_yaml(m)
+    # After the MetalLB chart (its CRDs): kubectl apply -f metallb/
+    for i, m in enumerate(render_metallb(cfg)):
+        files[f"metallb/{manifest_filename(i, m)}"] = to_yaml(m)
     jcasc = render_jcasc(cfg)
     for name, text in jcasc.items():
         files[f"jcasc/{name}.yaml"] = text

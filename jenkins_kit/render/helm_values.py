@@ -21,7 +21,12 @@ def render_values(cfg: LabConfig, jcasc: dict[str, str] | None = None) -> dict[s
         "image": {"tag": j.image_tag},
         "numExecutors": 0,
         "admin": {
-            "createSecret": False,
+            # createSecret must stay true with existingSecret: the chart then creates no Secret of
+            # its own (templates/secret.yaml: `if and (not existingSecret) createSecret`) but still
+            # projects the existing one as chart-admin-username/-password into /run/secrets/additional
+            # (templates/jenkins-controller-statefulset.yaml, the jenkins-secrets volume, only
+            # `if createSecret`), where the JCasC ${chart-admin-*} references are read.
+            "createSecret": True,
             "existingSecret": j.admin.existing_secret,
             "userKey": j.admin.user_key,
             "passwordKey": j.admin.password_key,

@@ -125,6 +125,27 @@ def render_manifests(cfg: LabConfig) -> list[Manifest]:
     return out
 
 
+def render_metallb(cfg: LabConfig) -> list[Manifest]:
+    """IPAddressPool + L2Advertisement (MetalLB >= 0.13 CRDs, not the legacy ConfigMap).
+
+    Applied only after the MetalLB chart has installed its CRDs, hence apart from the k8s/ files.
+    """
+    m = cfg.metallb
+    if m is None or not m.enabled:
+        return []
+    name = f"{cfg.jenkins.release}-pool"
+
+    def meta() -> dict[str, Any]:
+        return {"name": name, "namespace": m.namespace, "labels": labels(cfg, "metallb")}
+
+    return [
+        {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool", "metadata": meta(),
+         "spec": {"addresses": list(m.addresses), "autoAssign": True}},
+        {"apiVersion": "metallb.io/v1beta1", "kind": "L2Advertisement", "metadata": meta(),
+         "spec": {"ipAddressPools": [name]}},
+    ]
+
+
 def manifest_filename(index: int, m: Manifest) -> str:
     ns = m["metadata"].get("namespace")
     name = m["metadata"]["name"]

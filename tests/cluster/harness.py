@@ -32,7 +32,9 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -47,6 +49,13 @@ BUILD_TOOLS = REPO / "scripts" / "build-tools"
 DEFAULT_STATE_DIR = "/tmp/jenkins-kit-lab-cluster"
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 REQUIRED_BINARIES = COMPONENTS + ("helm",)
+# Real upstream parts started when built (scripts/build-tools builds them all): kwok is the node
+# agent (Ready nodes with heartbeats, pods Running/Ready, deletions finished), the MetalLB controller
+# assigns LoadBalancer addresses, the CNCF registry serves images.
+# Loopback on purpose: an address kwok hands a pod can never take a packet off this machine. The
+# endpoint controllers leave such IPs out of Endpoints/EndpointSlices (loopback is invalid there),
+# so nothing ever routes to a pod; nothing here needs to.
+KWOK_POD_CIDR = "127.240.0.1/16"
 
 # Controllers run by kube-controller-manager. node-lifecycle-controller (and the taint-eviction
 # controller that acts on its taints) stay off: no kubelet heartbeats the Nodes.
@@ -251,6 +260,7 @@ class LabCluster:
     _api: ApiClient | None = field(default=None, repr=False)
     _detach: bool = field(default=False, repr=False)
     _log: Callable[[str], None] = field(default=lambda msg: None, repr=False)
+    _stop_watchers: threading.Event = field(default_factory=threading.Event, repr=False)
 
     # -- paths & environment ------------------------------------------------------------------------
 
@@ -393,7 +403,7 @@ class LabCluster:
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.state_dir / "state.json")
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         logs = self.state_dir / "logs"
         logs.mkdir(exist_ok=True)
         with open(logs / f"{name}.log", "ab") as out:
@@ -405,7 +415,7 @@ class LabCluster:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # own process group: stop() kills exactly this group
                 preexec_fn=None if self._detach else _die_with_parent,  # noqa: PLW1509 - prctl only, no locks
-                env={"PATH": "/usr/bin:/bin", "HOME": str(self.state_dir), "LANG": "C"},
+                env={"PATH": "/usr/bin:/bin", "HOME": str(self.state_dir), "LANG": "C", **(env or {})},
             )
         self._procs[name] = proc
         self.pids[name] = proc.pid
@@ -544,13 +554,17 @@ class LabCluster:
                 "--authorization-mode=Node,RBAC",
                 "--enable-admission-plugins=NodeRestriction",
                 # No node-lifecycle controller runs, so nothing would ever lift not-ready taints.
-                "--disable-admission-plugins=TaintNodesByCondition",
+                # No pod network either: a webhook served from a pod (the MetalLB chart's
+                # validating webhook) could never be reached, so admission webhooks are off. The
+                # endpoint controllers also refuse kwok's loopback pod IPs, by design (see below).
+                "--disable-admission-plugins=TaintNodesByCondition,ValidatingAdmissionWebhook,MutatingAdmissionWebhook",
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 f"--service-account-key-file={pki.sa_pub}",
                 f"--service-account-signing-key-file={pki.sa_key}",
                 "--service-cluster-ip-range=10.96.0.0/16",
                 "--allow-privileged=true",
                 "--enable-priority-and-fairness=false",
+
                 "--profiling=false",
                 f"--cert-dir={d / 'apiserver-certs'}",
             ],
@@ -609,6 +623,19 @@ class LabCluster:
         # Nodes need only the apiserver; register them while the controllers come up.
         self.register_nodes()
         log(f"nodes registered: {', '.join(n.name for n in self.nodes)}")
+        if self.has_kwok:
+            self._spawn(
+                "kwok",
+                [
+                    str(b / "kwok"),
+                    f"--kubeconfig={self.kubeconfig}",
+                    f"--config={self.kwok_stages}",
+                    "--manage-all-nodes=true",
+                    f"--cidr={KWOK_POD_CIDR}",
+                    "--node-ip=127.0.0.10",
+                ],
+            )
+            log("kwok started (node heartbeats, pods Running/Ready)")
 
         everything = list(COMPONENTS)
         self._wait(
@@ -648,6 +675,99 @@ class LabCluster:
     def running(self) -> dict[str, bool]:
         return {name: self._owns(name) for name in COMPONENTS if name in self.pids}
 
+    # -- optional real parts ---------------------------------------------------------------------------
+
+    @property
+    def has_kwok(self) -> bool:
+        return os.access(self.bin_dir / "kwok", os.X_OK) and self.kwok_stages.is_file()
+
+    @property
+    def kwok_stages(self) -> Path:
+        return self.bin_dir.parent / "share" / "kwok-stages.yaml"
+
+    @property
+    def has_metallb_controller(self) -> bool:
+        return os.access(self.bin_dir / "metallb-controller", os.X_OK)
+
+    def start_metallb_controller(self, namespace: str, timeout: float = 600.0) -> threading.Thread:
+        """Run the real MetalLB controller (built from go.universe.tf/metallb) against this cluster
+        once the chart has installed its CRDs, as the chart's controller pod would in a real lab.
+
+        The chart's own controller pod is only Running through kwok; this process does the work:
+        it allocates addresses from IPAddressPools into Service status. Its webhook is off: with no
+        pod network the API server could not call it (admission webhooks are disabled here)."""
+        if not self.has_metallb_controller:
+            raise ToolsMissing(f"metallb-controller not built in {self.bin_dir}: run scripts/build-tools")
+
+        def crd_ready() -> bool:
+            crd = self.api.get_or_none("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/ipaddresspools.metallb.io")
+            conds = ((crd or {}).get("status") or {}).get("conditions") or []
+            return any(c.get("type") == "Established" and c.get("status") == "True" for c in conds)
+
+        def run() -> None:
+            deadline = time.monotonic() + timeout
+            while not self._stop_watchers.is_set() and time.monotonic() < deadline:
+                with contextlib.suppress(Exception):
+                    if crd_ready():
+                        self.ports["metallb-metrics"] = free_port()
+                        self._spawn(
+                            "metallb-controller",
+                            [
+                                str(self.bin_dir / "metallb-controller"),
+                                f"--kubeconfig={self.kubeconfig}",
+                                f"--namespace={namespace}",
+                                "--deployment=metallb-controller",
+                                "--ml-secret-name=",
+                                f"--port={self.ports['metallb-metrics']}",
+                                f"--cert-dir={self.state_dir / 'metallb-certs'}",
+                                "--webhook-mode=disabled",
+                                "--log-level=info",
+                            ],
+                            env={"KUBECONFIG": str(self.kubeconfig)},
+                        )
+                        # The child dies with the *thread* that forked it (PR_SET_PDEATHSIG), so
+                        # this thread lives until the cluster stops.
+                        self._stop_watchers.wait()
+                        return
+                self._stop_watchers.wait(0.5)
+
+        t = threading.Thread(target=run, name="metallb-controller-starter", daemon=True)
+        t.start()
+        return t
+
+    def start_registry(self, htpasswd: Path, cert: Path, key: Path, ca: Path | None = None) -> str:
+        """The CNCF registry (distribution v3) on 127.0.0.1 with TLS and htpasswd auth; returns host:port."""
+        if not os.access(self.bin_dir / "registry", os.X_OK):
+            raise ToolsMissing(f"registry not built in {self.bin_dir}: run scripts/build-tools")
+        port = free_port()
+        self.ports["registry"] = port
+        root = self.state_dir / "registry-data"
+        root.mkdir(exist_ok=True)
+        conf = self.state_dir / "registry.yml"
+        conf.write_text(json.dumps({
+            "version": 0.1,
+            "log": {"level": "warn"},
+            "storage": {"filesystem": {"rootdirectory": str(root)}, "delete": {"enabled": True}},
+            "http": {"addr": f"127.0.0.1:{port}", "tls": {"certificate": str(cert), "key": str(key)},
+                     "debug": {"addr": ""}},
+            "auth": {"htpasswd": {"realm": "jenkins-kit-lab", "path": str(htpasswd)}},
+        }))
+        self._spawn("registry", [str(self.bin_dir / "registry"), "serve", str(conf)],
+                    env={"OTEL_TRACES_EXPORTER": "none", "OTEL_SDK_DISABLED": "true"})
+        ctx = ssl.create_default_context(cafile=str(ca or self.pki.ca_crt))
+
+        def up() -> bool:
+            req = urllib.request.Request(f"https://127.0.0.1:{port}/v2/")
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx))
+            try:
+                opener.open(req, timeout=2)
+            except urllib.error.HTTPError as e:
+                return e.code == 401  # up, and asking for credentials
+            return False
+
+        self._wait("registry /v2/", up, 30, watch=["registry"])
+        return f"127.0.0.1:{port}"
+
     def _owns(self, name: str) -> bool:
         """True if the recorded pid is alive and still the process we started (not a reused pid)."""
         pid = self.pids.get(name)
@@ -676,7 +796,9 @@ class LabCluster:
         """Kill exactly the process groups this cluster started (clients first, etcd last), then
         remove the state dir. Returns the names of components that needed SIGKILL."""
         killed: list[str] = []
+        self._stop_watchers.set()
         for phase in (
+            ("metallb-controller", "registry", "kwok"),
             ("kube-scheduler", "kube-controller-manager"),
             ("kube-apiserver",),
             ("etcd",),
