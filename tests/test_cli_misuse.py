@@ -421,3 +421,23 @@ def test_saved_plan_applies_the_drift_it_showed_and_refuses_when_stale(jenkins_d
     plan.write_text("{not json")
     r = run(cli, ["jobs", "apply", "--plan", str(plan)], env=env)
     assert r.exit_code == 16 and "cannot use" in r.output
+
+
+def test_jobs_render_is_all_or_nothing_and_keeps_the_rest_of_a_bundle(tmp_path: Path) -> None:
+    conf = tmp_path / "c.yaml"
+    conf.write_text(H + "repositories: [{name: echo, git: 'https://e.com/x.git'}, {name: two, git: 'https://e.com/y.git'}]\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "jobs").write_text("in the way")
+    r = CliRunner().invoke(cli, ["jobs", "render", "-c", str(conf), "--out", str(out)])
+    assert r.exit_code == 16 and "Traceback" not in r.output and sorted(p.name for p in out.iterdir()) == ["jobs"]
+    (out / "jobs").unlink()
+    assert CliRunner().invoke(cli, ["render", "-c", str(conf), "--out", str(out)]).exit_code == 0
+    conf.write_text(H + "repositories: [{name: echo, git: 'https://e.com/x.git'}]\n")
+    r = CliRunner().invoke(cli, ["jobs", "render", "-c", str(conf), "--out", str(out), "-o", "json"])
+    assert r.exit_code == 0, r.output
+    assert sorted(json.loads(r.stdout)["removed"]) == ["jobs/two/Jenkinsfile", "jobs/two/config.xml"]
+    assert not (out / "jobs" / "two").exists() and (out / "jobs" / "echo" / "config.xml").is_file()
+    assert (out / "helm" / "values.yaml").is_file()  # the rest of the bundle is not jobs render's business
+    r = CliRunner().invoke(cli, ["render", "-c", str(conf), "--out", str(out), "-o", "json"])
+    assert {f["status"] for f in json.loads(r.stdout)["files"]} == {"unchanged"}

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from jenkins_kit.cli.connection import connection_options, timeout_alias
-from jenkins_kit.cli.output import config_option, console, err_console, output_option, print_json
+from jenkins_kit.cli.output import config_option, console, err_console, output_option, plural, print_json
 from jenkins_kit.errors import ExitCode, KitError
 
 _STATE_STYLE = {
@@ -271,24 +271,31 @@ def render_cmd(config_path: str, out_dir: str, as_json: bool) -> None:
     Examples:
       jenkins-kit jobs render --out out/
     """
+    from jenkins_kit.render.bundle import Bundle, write_bundle
+
     _, desired = _desired(config_path)
     out = Path(out_dir)
+    files: dict[str, str] = {}
     written = []
     for j in desired:
-        base = out / "jobs" / j.full_name
-        base.mkdir(parents=True, exist_ok=True)
-        (base / "config.xml").write_text(j.config_xml, encoding="utf-8")
-        files = ["config.xml"]
+        base = f"jobs/{j.full_name}"
+        files[f"{base}/config.xml"] = j.config_xml
+        names = ["config.xml"]
         if j.jenkinsfile is not None:
-            (base / "Jenkinsfile").write_text(j.jenkinsfile, encoding="utf-8")
-            files.append("Jenkinsfile")
-        written.append({"name": j.full_name, "kind": j.kind, "spec_hash": j.spec_hash, "dir": str(base), "files": files})
+            files[f"{base}/Jenkinsfile"] = j.jenkinsfile
+            names.append("Jenkinsfile")
+        written.append({"name": j.full_name, "kind": j.kind, "spec_hash": j.spec_hash, "dir": str(out / base), "files": names})
+    # Same writer as `render`: all or nothing, and jobs no longer rendered are removed from jobs/.
+    results = write_bundle(Bundle(files), out, scope="jobs/")
+    removed = [p for p, st in results if st == "removed"]
     if as_json:
-        print_json({"jobs": written})
+        print_json({"jobs": written, "removed": removed})
     else:
         for w in written:
             console().print(f"{w['kind']:<11} {w['name']:<40} {w['dir']}", markup=False, highlight=False)
-        console().print(f"{len(written)} items written under {out / 'jobs'}", markup=False, highlight=False)
+        for r in removed:
+            console().print(f"removed     {r}", markup=False, highlight=False)
+        console().print(f"{plural(len(written), 'item')} written under {out / 'jobs'}", markup=False, highlight=False)
 
 
 @jobs_group.command("discover")

@@ -93,14 +93,15 @@ def _previous(out: Path) -> list[str]:
     return [ln for ln in lines if ln and not ln.startswith("#") and ".." not in ln.split("/") and not ln.startswith("/")]
 
 
-def write_bundle(bundle: Bundle, out: Path) -> list[tuple[str, str]]:
+def write_bundle(bundle: Bundle, out: Path, scope: str = "") -> list[tuple[str, str]]:
     """Write the bundle into `out`; returns (path, status): created/updated/unchanged/removed.
 
     All or nothing: conflicts are found before anything is written, changed files are first written
     into a staging folder beside them, and only then moved into place (one rename each). Files the
     previous render wrote (listed in MANIFEST) that this config no longer renders are removed, so
     `kubectl apply -f k8s/` never applies a stale object; files anyone else put there are kept.
-    Unchanged files are not touched. Idempotent.
+    Unchanged files are not touched. Idempotent. `scope` ("jobs/") limits what counts as stale to
+    that folder, for commands that write only part of a bundle (`jobs render`).
     """
     problems = _conflicts(bundle, out)
     if problems:
@@ -119,9 +120,11 @@ def write_bundle(bundle: Bundle, out: Path) -> list[tuple[str, str]]:
         else:
             results.append((rel, "created"))
         changed.append((rel, data))
-    stale = [rel for rel in _previous(out) if rel not in bundle.files and (out / rel).is_file()]
+    previous = _previous(out)
+    stale = [rel for rel in previous if rel.startswith(scope) and rel not in bundle.files and (out / rel).is_file()]
+    kept = {rel for rel in previous if not rel.startswith(scope)}
     manifest = "# Files written by `jenkins-kit render`; a later render removes those it no longer writes.\n" + "".join(
-        f"{rel}\n" for rel in sorted(bundle.files)
+        f"{rel}\n" for rel in sorted(set(bundle.files) | kept)
     )
     fresh = not out.exists()
     out.parent.mkdir(parents=True, exist_ok=True)
