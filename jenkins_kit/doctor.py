@@ -48,16 +48,18 @@ class Targets:
     jenkins_url: str | None = None
     timeout: float = 3.0
     jenkins_verify: bool | str = True  # False: --insecure; a path: --ca-bundle
+    rpcbind_port: int = 111
 
     @classmethod
     def from_config(cls, cfg: LabConfig, *, nfs: str | None = None, registry_url: str | None = None,
-                    jenkins_url: str | None = None, timeout: float = 3.0) -> Targets:
+                    jenkins_url: str | None = None, timeout: float = 3.0, rpcbind_port: int = 111) -> Targets:
         host, port = cfg.nfs.server, 2049
         if nfs:
             host, port = split_host_port(nfs, 2049)
         reg = registry_url or f"https://{cfg.registry.address}"
         jurl = jenkins_url or os.environ.get("JENKINS_URL") or cfg.jenkins.url
-        return cls(host, port, cfg.nfs.path, reg.rstrip("/"), cfg.registry.insecure, jurl.rstrip("/") + "/" if jurl else None, timeout)
+        return cls(host, port, cfg.nfs.path, reg.rstrip("/"), cfg.registry.insecure, jurl.rstrip("/") + "/" if jurl else None, timeout,
+                   rpcbind_port=rpcbind_port)
 
 
 @dataclass
@@ -200,6 +202,7 @@ def tcp_probe(host: str, port: int, timeout: float) -> str | None:
 # answers without touching any state. The NFS server answers on its own port (2049) without rpcbind.
 NFS_PROGRAM = 100003
 MOUNT_PROGRAM = 100005
+RPCBIND_PROGRAM = 100000
 _RPC_CALL, _RPC_REPLY = 0, 1
 _ACCEPT = {0: "SUCCESS", 1: "PROG_UNAVAIL", 2: "PROG_MISMATCH", 3: "PROC_UNAVAIL", 4: "GARBAGE_ARGS", 5: "SYSTEM_ERR"}
 
@@ -210,13 +213,13 @@ class RpcAnswer:
     versions: tuple[int, int] | None = None  # PROG_MISMATCH: the lowest and highest version served
 
 
-def rpc_null(host: str, port: int, program: int, version: int, timeout: float) -> RpcAnswer:
-    """Send a NULL call to `program`/`version` on host:port and decode the reply header.
+def rpc_call(host: str, port: int, program: int, version: int, proc: int, args: bytes, timeout: float) -> tuple[RpcAnswer, bytes]:
+    """One ONC RPC call over TCP with AUTH_NONE; returns the reply header and the result bytes.
 
     Raises OSError (connection), TimeoutError, or ValueError when what answers does not speak RPC."""
     xid = int.from_bytes(os.urandom(4), "big")
-    # xid, CALL, rpcvers 2, prog, vers, proc 0, cred AUTH_NONE (flavor 0, length 0), verf AUTH_NONE.
-    body = struct.pack(">IIIIIIIIII", xid, _RPC_CALL, 2, program, version, 0, 0, 0, 0, 0)
+    # xid, CALL, rpcvers 2, prog, vers, proc, cred AUTH_NONE (flavor 0, length 0), verf AUTH_NONE.
+    body = struct.pack(">IIIIIIIIII", xid, _RPC_CALL, 2, program, version, proc, 0, 0, 0, 0) + args
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.settimeout(timeout)
         sock.sendall(struct.pack(">I", 0x80000000 | len(body)) + body)
@@ -224,12 +227,12 @@ def rpc_null(host: str, port: int, program: int, version: int, timeout: float) -
         length = struct.unpack(">I", head)[0] & 0x7FFFFFFF
         if length < 12 or length > 65536:
             raise ValueError(f"the answer is not an RPC record (length field {length})")
-        reply = _recv_exact(sock, min(length, 400))
+        reply = _recv_exact(sock, length)
     rxid, mtype, stat = struct.unpack(">III", reply[:12])
     if rxid != xid or mtype != _RPC_REPLY:
         raise ValueError("the answer is not an RPC reply to our call")
     if stat == 1:  # MSG_DENIED (RPC version mismatch or authentication)
-        return RpcAnswer(None)
+        return RpcAnswer(None), b""
     if stat != 0 or len(reply) < 20:
         raise ValueError("malformed RPC reply")
     verf_len = struct.unpack(">I", reply[16:20])[0]
@@ -240,8 +243,41 @@ def rpc_null(host: str, port: int, program: int, version: int, timeout: float) -
     name = _ACCEPT.get(accept, f"accept_stat {accept}")
     if accept == 2 and len(reply) >= off + 12:
         lo, hi = struct.unpack(">II", reply[off + 4 : off + 12])
-        return RpcAnswer(name, (lo, hi))
-    return RpcAnswer(name)
+        return RpcAnswer(name, (lo, hi)), b""
+    return RpcAnswer(name), reply[off + 4 :]
+
+
+def rpc_null(host: str, port: int, program: int, version: int, timeout: float) -> RpcAnswer:
+    """A NULL call (procedure 0): every RPC program answers it without touching any state."""
+    return rpc_call(host, port, program, version, 0, b"", timeout)[0]
+
+
+def rpcbind_getport(host: str, program: int, version: int, timeout: float, port: int = 111) -> int | None:
+    """PMAPPROC_GETPORT (RFC 1833, portmapper version 2, procedure 3) for `program` over TCP;
+    None when it is not registered (port 0)."""
+    ans, result = rpc_call(host, port, RPCBIND_PROGRAM, 2, 3, struct.pack(">IIII", program, version, 6, 0), timeout)
+    if ans.accepted != "SUCCESS" or len(result) < 4:
+        raise ValueError(f"rpcbind answered {ans.accepted or 'MSG_DENIED'}")
+    found = struct.unpack(">I", result[:4])[0]
+    return found or None
+
+
+def mountd_probe(host: str, timeout: float, rpcbind_port: int = 111) -> tuple[Status, str]:
+    """(status, detail) of the mount daemon NFSv3 clients need: found through rpcbind, then a NULL call."""
+    try:
+        port = rpcbind_getport(host, MOUNT_PROGRAM, 3, timeout, rpcbind_port)
+    except (OSError, ValueError) as e:
+        why = "no answer" if isinstance(e, (TimeoutError, socket.timeout)) else (getattr(e, "strerror", None) or str(e))
+        return "warn", f"rpcbind on {host}:{rpcbind_port} cannot be asked for mountd ({why}); NFSv4-only servers need neither"
+    if port is None:
+        return "warn", f"rpcbind on {host} has no mountd (program {MOUNT_PROGRAM} v3) registered: NFSv3 mounts will fail, NFSv4 works"
+    try:
+        ans = rpc_null(host, port, MOUNT_PROGRAM, 3, timeout)
+    except (OSError, ValueError) as e:
+        return "fail", f"mountd registered on port {port} does not answer: {getattr(e, 'strerror', None) or e}"
+    if ans.accepted == "SUCCESS":
+        return "pass", f"mountd (program {MOUNT_PROGRAM} v3) answers a NULL call on port {port}"
+    return "fail", f"mountd on port {port} answered the NULL call with {ans.accepted or 'MSG_DENIED'}"
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:
@@ -290,6 +326,9 @@ def check_nfs(t: Targets, report: Report, showmount: str | None = None) -> None:
     why = None if ok else what
     if ok:
         report.add(Check("nfs server", "pass", f"{t.nfs_host}:{t.nfs_port}: {what}"))
+        status, detail = mountd_probe(t.nfs_host, t.timeout, t.rpcbind_port)
+        report.add(Check("nfs mountd", status, detail,
+                         None if status == "pass" else "on the NFS host: systemctl enable --now rpcbind nfs-mountd (or nfs-server); open TCP 111"))
     else:
         report.add(Check("nfs server", "fail", f"{t.nfs_host}:{t.nfs_port}: {what}",
                          "on the NFS host: systemctl enable --now nfs-server (Debian: nfs-kernel-server), open TCP 2049, "

@@ -128,13 +128,16 @@ def tcp_listener():
 
 
 class FakeRpcResponder:
-    """A STAND-IN WE WROTE for an NFS server's RPC endpoint (no NFS server can run here): it answers
-    ONC RPC (RFC 5531) record-marked CALLs over TCP on loopback. `versions` is the range of NFS
-    versions it claims; `program` the RPC program it serves. It proves only that our probe and our
-    reading of RFC 5531 agree; the wire layout is cited from the RFC in jenkins_kit/doctor.py."""
+    """A STAND-IN WE WROTE for an NFS server's RPC endpoints (no NFS server can run here): it answers
+    ONC RPC (RFC 5531) record-marked CALLs over TCP on loopback, as nfsd (program 100003), mountd
+    (100005) and rpcbind (100000, GETPORT of RFC 1833) would, all on one port. `versions` is the range
+    of NFS versions it claims; `program` replaces NFS by another program. It proves only that our
+    probe and our reading of the RFCs agree; the wire layout is cited in jenkins_kit/doctor.py."""
 
-    def __init__(self, program: int = 100003, versions: tuple[int, int] = (3, 4)) -> None:
-        self.program, self.versions = program, versions
+    def __init__(self, program: int = 100003, versions: tuple[int, int] = (3, 4), mountd: bool = True) -> None:
+        self.served: dict[int, tuple[int, int]] = {program: versions, 100000: (2, 4)}
+        if mountd:
+            self.served[100005] = (1, 3)
         self.calls: list[tuple[int, int, int]] = []
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
@@ -161,10 +164,13 @@ class FakeRpcResponder:
                     xid, mtype, rpcvers, prog, vers, proc = struct.unpack(">IIIIII", body[:24])
                     self.calls.append((prog, vers, proc))
                     verf = struct.pack(">II", 0, 0)
-                    if prog != self.program:
+                    if prog not in self.served:
                         tail = struct.pack(">I", 1)  # PROG_UNAVAIL
-                    elif not self.versions[0] <= vers <= self.versions[1]:
-                        tail = struct.pack(">III", 2, *self.versions)  # PROG_MISMATCH low high
+                    elif not self.served[prog][0] <= vers <= self.served[prog][1]:
+                        tail = struct.pack(">III", 2, *self.served[prog])  # PROG_MISMATCH low high
+                    elif prog == 100000 and proc == 3:  # GETPORT(prog, vers, prot, port) -> port
+                        want = struct.unpack(">I", body[40:44])[0]
+                        tail = struct.pack(">II", 0, self.port if want in self.served else 0)
                     else:
                         tail = struct.pack(">I", 0)  # SUCCESS, NULL returns nothing
                     reply = struct.pack(">III", xid, 1, 0) + verf + tail
@@ -228,14 +234,14 @@ def test_nfs_registry_and_jenkins_pass_on_loopback(monkeypatch, tmp_path, loopba
     try:
         t = doctor.Targets.from_config(
             cfg, nfs=f"127.0.0.1:{nfs.getsockname()[1]}", registry_url=f"http://127.0.0.1:{reg.server_port}",
-            jenkins_url=f"http://127.0.0.1:{jen.server_port}/", timeout=2,
+            jenkins_url=f"http://127.0.0.1:{jen.server_port}/", timeout=2, rpcbind_port=nfs.port,
         )
         report = doctor.run(cfg, t, connect=lambda: None, skip={"cluster", "helm"}, showmount=str(showmount))
     finally:
         nfs.close(), reg.shutdown(), jen.shutdown()
     by = {c.name: c for c in report.checks}
     assert {n: c.status for n, c in by.items()} == {
-        "nfs server": "pass", "nfs export": "pass", "registry": "pass",
+        "nfs server": "pass", "nfs mountd": "pass", "nfs export": "pass", "registry": "pass",
         "jenkins": "pass", "jenkins auth": "pass", "jenkins crumb": "pass", "jenkins plugins": "pass",
     }, report.to_json()
     assert "requires credentials" in by["registry"].detail
@@ -257,7 +263,7 @@ def test_failures_come_with_fixes(monkeypatch, tmp_path):
     monkeypatch.setenv("JENKINS_API_TOKEN", TOKEN)
     try:
         t = doctor.Targets.from_config(cfg, nfs=f"127.0.0.1:{nfs.getsockname()[1]}", registry_url=f"http://127.0.0.1:{reg.server_port}",
-                                       jenkins_url=f"http://127.0.0.1:{jen.server_port}", timeout=2)
+                                       jenkins_url=f"http://127.0.0.1:{jen.server_port}", timeout=2, rpcbind_port=nfs.port)
         report = doctor.run(cfg, t, connect=lambda: None, skip={"cluster", "helm"}, showmount=str(showmount))
         by = {c.name: c for c in report.checks}
         assert by["nfs export"].status == "fail" and "nfs export" in by["nfs export"].fix
@@ -293,7 +299,8 @@ def test_cluster_unreachable_is_a_failure_with_a_fix(tmp_path):
     try:
         res = CliRunner().invoke(cli, [
             "doctor", "-c", str(conf), "--json", "--helm", str(tmp_path / "no-helm"),
-            "--nfs-address", f"127.0.0.1:{nfs.getsockname()[1]}", "--registry-url", f"http://127.0.0.1:{reg.server_port}",
+            "--nfs-address", f"127.0.0.1:{nfs.getsockname()[1]}", "--rpcbind-port", str(nfs.port),
+            "--registry-url", f"http://127.0.0.1:{reg.server_port}",
         ])
     finally:
         nfs.close(), reg.shutdown()
@@ -395,7 +402,7 @@ def test_nfs_check_asks_the_nfs_program_not_just_tcp(loopback_only):
     cfg = lab_cfg()
 
     def nfs_check(address: str) -> doctor.Check:
-        t = doctor.Targets.from_config(cfg, nfs=address, timeout=1)
+        t = doctor.Targets.from_config(cfg, nfs=address, timeout=1, rpcbind_port=int(address.rsplit(":", 1)[1]))
         report = doctor.Report()
         doctor.check_nfs(t, report, showmount="/nonexistent/showmount")
         return report.checks[0]
@@ -404,14 +411,14 @@ def test_nfs_check_asks_the_nfs_program_not_just_tcp(loopback_only):
     try:
         c = nfs_check(f"127.0.0.1:{good.port}")
         assert c.status == "pass" and "NULL call for version 4" in c.detail
-        assert good.calls == [(100003, 4, 0)]  # program NFS, version 4, procedure NULL
+        assert good.calls[0] == (100003, 4, 0)  # program NFS, version 4, procedure NULL (then mountd)
     finally:
         good.close()
     v3only = FakeRpcResponder(versions=(3, 3))
     try:
         c = nfs_check(f"127.0.0.1:{v3only.port}")
         assert c.status == "pass" and "version 3" in c.detail
-        assert v3only.calls == [(100003, 4, 0), (100003, 3, 0)]
+        assert v3only.calls[:2] == [(100003, 4, 0), (100003, 3, 0)]
     finally:
         v3only.close()
     for responder, expected in ((FakeRpcResponder(versions=(2, 2)), "versions 2-2 only"),
@@ -421,6 +428,26 @@ def test_nfs_check_asks_the_nfs_program_not_just_tcp(loopback_only):
             assert c.status == "fail" and expected in c.detail, c.detail
         finally:
             responder.close()
+    # mountd: found through rpcbind (GETPORT), then a NULL call; missing is a warning (NFSv4 needs none).
+    def mountd_check(responder: FakeRpcResponder) -> doctor.Check:
+        t = doctor.Targets.from_config(cfg, nfs=f"127.0.0.1:{responder.port}", timeout=1, rpcbind_port=responder.port)
+        report = doctor.Report()
+        doctor.check_nfs(t, report, showmount="/nonexistent/showmount")
+        return next(c for c in report.checks if c.name == "nfs mountd")
+
+    with_mountd = FakeRpcResponder()
+    try:
+        c = mountd_check(with_mountd)
+        assert c.status == "pass" and f"port {with_mountd.port}" in c.detail
+        assert (100000, 2, 3) in with_mountd.calls and (100005, 3, 0) in with_mountd.calls  # GETPORT, then NULL
+    finally:
+        with_mountd.close()
+    no_mountd = FakeRpcResponder(mountd=False)
+    try:
+        c = mountd_check(no_mountd)
+        assert c.status == "warn" and "no mountd" in c.detail and c.fix
+    finally:
+        no_mountd.close()
     silent = tcp_listener()  # accepts, never answers: the old check called this a pass
     try:
         c = nfs_check(f"127.0.0.1:{silent.getsockname()[1]}")

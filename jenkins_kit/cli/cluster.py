@@ -119,12 +119,14 @@ class _Status:
 @connection_options
 @click.option("--jenkins-url", "jenkins_url_alias", default=None, hidden=True, help="Old name of --url.")
 @click.option("--showmount", default=None, type=click.Path(dir_okay=False), help="showmount binary (default: on PATH).")
+@click.option("--rpcbind-port", type=click.IntRange(1, 65535), default=111, show_default=True,
+              help="Where to ask rpcbind for the NFS mount daemon (tests aim it at a loopback stand-in).")
 @click.option("--probe-timeout", "probe_timeout_alias", type=float, default=None, hidden=True, help="Old name of --request-timeout.")
 @click.option("--skip", multiple=True, type=click.Choice(["cluster", "helm", "nfs", "registry", "jenkins"]), help="Skip a group of checks.")
 @output_option
 def doctor_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_path: str | None, nfs_address: str | None,
                registry_url: str | None, conn: Connection, jenkins_url_alias: str | None, showmount: str | None,
-               probe_timeout_alias: float | None, skip: tuple[str, ...], as_json: bool) -> None:
+               rpcbind_port: int, probe_timeout_alias: float | None, skip: tuple[str, ...], as_json: bool) -> None:
     """Check the lab: cluster, control-plane node and its taint, helm, NFS, registry, LoadBalancer
     controller, and Jenkins once it runs. Each problem comes with its fix. Exit 20 if a check fails.
 
@@ -143,7 +145,7 @@ def doctor_cmd(config_path: str, kubeconfig: str | None, context: str | None, he
     given = click.get_current_context().get_parameter_source("request_timeout") not in (click.core.ParameterSource.DEFAULT, None)
     probe_timeout = conn.request_timeout if given else (probe_timeout_alias or 3.0)
     targets = doctor.Targets.from_config(cfg, nfs=nfs_address, registry_url=registry_url, jenkins_url=conn.url or jenkins_url_alias,
-                                         timeout=probe_timeout)
+                                         timeout=probe_timeout, rpcbind_port=rpcbind_port)
     targets.jenkins_verify = False if conn.insecure else (conn.ca_bundle or True)
     report = doctor.run(cfg, targets, connect=lambda: Kube.connect(kc, ctx, request_timeout=max(probe_timeout, 5)),
                         helm_binary=helm_path, showmount=showmount, skip=set(skip))
