@@ -138,7 +138,7 @@ class Bootstrap:
     def values(self) -> dict[str, Any]:
         from jenkins_kit.render.helm_values import render_values
 
-        return render_values(self.cfg)
+        return render_values(self.cfg, self.jcasc_documents())
 
     def plan(self) -> BootstrapPlan:
         cfg = self.cfg
@@ -181,6 +181,7 @@ class Bootstrap:
         else:
             self._plan_release(bp)
             self.check_secret_references(bp, objs)
+        self.check_jcasc_live(bp)
         if self.jobs:
             try:
                 jp = self.plan_jobs(diffs=True)
@@ -188,6 +189,64 @@ class Bootstrap:
             except KitError as e:
                 bp.plan.add(Change("Jobs", "*", "skip", reason=f"not checked: {e.message}", world="jobs"))
         return bp
+
+    # ------------------------------------------------------------------ JCasC checked live, then reloaded
+
+    def jcasc_documents(self) -> dict[str, str]:
+        """The JCasC documents the controller will read (configScripts key -> YAML), as the chart writes them."""
+        from jenkins_kit.render.jcasc import render_jcasc
+
+        return render_jcasc(self.cfg, self.config_dir)
+
+    def check_jcasc_live(self, bp: BootstrapPlan) -> None:
+        """POST every document to the running controller's configuration-as-code check endpoint and put its
+        verdict on the plan: a rejected document is a conflict, so `up` changes nothing and reloads nothing.
+        No controller to ask (first install, no JENKINS_URL/credentials): one `skip` line says so."""
+        from dataclasses import replace
+
+        from jenkins_kit.jenkins import casc
+
+        docs = self.jcasc_documents()
+        try:
+            client = self._jenkins()
+            with client:
+                bp.jcasc_checks = {key: casc.check(client, text) for key, text in docs.items()}
+                where = f"{client.url}{casc.CHECK}"
+        except KitError as e:
+            bp.plan.add(Change("JCasC", "*", "skip", reason=f"not checked live: {e.message}", world="jcasc"))
+            return
+        for key, res in bp.jcasc_checks.items():
+            verdict = f"{where}: {res.summary()}"
+            idx = next((i for i, c in enumerate(bp.plan.changes) if c.world == "jcasc" and c.kind == "JCasC" and c.name == key), None)
+            if idx is None:
+                bp.plan.add(Change("JCasC", key, "conflict" if not res.accepted else "noop", reason=verdict, world="jcasc"))
+                continue
+            old = bp.plan.changes[idx]
+            bp.plan.changes[idx] = replace(old, action="conflict" if not res.accepted else old.action,
+                                           reason=f"{old.reason}; {verdict}" if old.reason else verdict)
+
+    def reload_jcasc(self, bp: BootstrapPlan) -> tuple[bool, str]:
+        """After the release is up: reload the configuration when it changed and every document passed the
+        live check; report what the reload endpoint answered. (ok, one line for the report)."""
+        from jenkins_kit.jenkins import casc
+
+        changed = [c.name for c in bp.plan.changes if c.world == "jcasc" and c.kind == "JCasC" and c.action in ("create", "update", "delete")]
+        if not changed:
+            return True, "JCasC: unchanged, nothing to reload"
+        if bp.release is not None and bp.release.action == "create":
+            return True, "JCasC: loaded by the new controller at start-up"
+        if bp.jcasc_checks is None:
+            return True, ("JCasC: not reloaded by jenkins-kit: it was not checked live (set JENKINS_URL, JENKINS_USER_ID and "
+                          "JENKINS_API_TOKEN); the chart's config-reload sidecar applies it")
+        rejected = [k for k, r in bp.jcasc_checks.items() if not r.accepted]
+        if rejected:  # apply() refuses such a plan; never reload it
+            return False, f"JCasC: not reloaded: rejected by the live check ({', '.join(rejected)})"
+        try:
+            with self._jenkins() as client:
+                res = casc.reload(client)
+        except KitError as e:
+            return False, f"JCasC: reload failed: {e.message}"
+        return res.ok, f"JCasC: {res.message}" if res.ok else f"JCasC: reload failed: {res.message}"
 
     # ------------------------------------------------------------------ jobs (through issue 3's job sync)
 
@@ -693,3 +752,4 @@ class BootstrapPlan:
     metallb: Change | None = None
     metallb_chart: ChartRef | None = None
     metallb_objects: list[ObjectDiff] = field(default_factory=list)
+    jcasc_checks: dict[str, Any] | None = None  # configScripts key -> casc.CheckResult; None: not checked live

@@ -554,31 +554,53 @@ def _check_jenkins(cfg: LabConfig, t: Targets, report: Report, s: Any, base: str
             report.add(Check("jenkins crumb", "pass", "no crumb issuer (CSRF protection off); API tokens need none"))
         else:
             report.add(Check("jenkins crumb", "fail", f"crumb request failed: HTTP {r.status_code}", "check the crumb issuer in Manage Jenkins > Security"))
-        r = s.get(base + "pluginManager/api/json", params={"depth": "1", "tree": "plugins[shortName,version,active]"}, timeout=t.timeout)
-        if r.status_code != 200:
-            report.add(Check("jenkins plugins", "fail", f"cannot list plugins: HTTP {r.status_code}", "the user needs Overall/Administer to list plugins"))
-            return
-        have = {p.get("shortName"): p for p in r.json().get("plugins") or []}
-        missing, other, inactive = [], [], []
-        for pin in cfg.jenkins.plugins:
-            name, ver = pin.split(":", 1)
-            p = have.get(name)
-            if p is None:
-                missing.append(name)
-            elif p.get("active") is False:
-                inactive.append(name)
-            elif p.get("version") != ver:
-                other.append(f"{name} {p.get('version')} (pinned {ver})")
-        if missing or inactive:
-            report.add(Check("jenkins plugins", "fail",
-                             "missing: " + ", ".join(missing) + ("; inactive: " + ", ".join(inactive) if inactive else ""),
-                             "plugins come from jenkins.plugins through the chart's installPlugins: rerun jenkins-kit up and watch the init container"))
-        elif other:
-            report.add(Check("jenkins plugins", "warn", "versions differ from the pins: " + ", ".join(other)))
-        else:
-            report.add(Check("jenkins plugins", "pass", f"all {len(cfg.jenkins.plugins)} pinned plugins present"))
+        with _jenkins_client(base, auth, t) as client:
+            report.add(check_plugins(cfg, client, version))
     except (requests.RequestException, ValueError) as e:
         report.add(Check("jenkins auth", "fail", f"talking to {base} failed: {e.__class__.__name__}: {scrub(str(e))}"))
+
+
+def _jenkins_client(base: str, auth: tuple[str, SecretValue], t: Targets) -> Any:
+    from jenkins_kit.jenkins.client import JenkinsClient
+    from jenkins_kit.jenkins.settings import JenkinsSettings
+
+    return JenkinsClient(JenkinsSettings(url=base, user=auth[0], secret=auth[1], timeout=t.timeout, retries=0,
+                                         unavailable_wait=0, source="doctor"))
+
+
+def check_plugins(cfg: LabConfig, client: Any, core: str | None) -> Check:
+    """The live controller's plugins (GET /pluginManager/api/json) against the pins and the pin table:
+    a pin missing or inactive, a version other than pinned, a plugin below another's floor, a plugin
+    needing a newer core than the controller runs."""
+    from jenkins_kit.plugins import core_of_image_tag, live_problems
+
+    name = "jenkins plugins"
+    try:
+        data = client.get_json("pluginManager/api/json", depth=1, tree="plugins[shortName,version,active]")
+    except KitError as e:
+        return Check(name, "fail", f"cannot list plugins: {scrub(e.message)}", e.hint or "the user needs Overall/SystemRead to list plugins")
+    have = {p.get("shortName"): p for p in data.get("plugins") or []}
+    missing, other, inactive = [], [], []
+    for pin in cfg.jenkins.plugins:
+        short, ver = pin.split(":", 1)
+        p = have.get(short)
+        if p is None:
+            missing.append(short)
+        elif p.get("active") is False:
+            inactive.append(short)
+        elif p.get("version") != ver:
+            other.append(f"{short} {p.get('version')} (pinned {ver})")
+    if missing or inactive:
+        return Check(name, "fail", "missing: " + ", ".join(missing) + ("; inactive: " + ", ".join(inactive) if inactive else ""),
+                     "plugins come from jenkins.plugins through the chart's installPlugins: rerun jenkins-kit up and watch the init container")
+    broken = live_problems({k: str(v.get("version")) for k, v in have.items() if k}, core_of_image_tag(core or ""))
+    if broken:
+        return Check(name, "fail", "; ".join(broken),
+                     "pin the named plugins at or above those versions in jenkins.plugins (or raise jenkins.image_tag), then rerun jenkins-kit up")
+    if other:
+        return Check(name, "warn", "versions differ from the pins: " + ", ".join(other),
+                     "rerun jenkins-kit up to install the pinned versions, or pin what runs")
+    return Check(name, "pass", f"all {len(cfg.jenkins.plugins)} pinned plugins present at the pinned versions; no floor broken")
 
 
 def run(cfg: LabConfig, targets: Targets, *, connect: KubeFactory, helm_binary: str | None = None,

@@ -259,6 +259,11 @@ def up_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_p
             summary["ready"] = (pod.get("metadata") or {}).get("name")
             if not as_json:
                 out.print(f"[green]✓[/] controller {summary['ready']} is ready", highlight=False)
+        jcasc_ok, jcasc_line = (True, "JCasC: not reloaded (--no-wait)") if no_wait else bs.reload_jcasc(bp)
+        summary["jcasc"] = jcasc_line
+        if not as_json:
+            out.print(f"{'[green]✓[/]' if jcasc_ok else '[bold red]✗[/]'} ", end="", highlight=False)
+            out.print(jcasc_line, markup=False, highlight=False)
         addr, why = bs.service_address() if no_wait else bs.wait_address(min(timeout, 120), progress=status)
         summary["address"] = addr
         summary["address_note"] = why
@@ -266,6 +271,8 @@ def up_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_p
             summary["jobs"] = bs.sync_jobs()
     if as_json:
         print_json(summary)
+        if not jcasc_ok:
+            raise click.exceptions.Exit(ExitCode.ERROR)
         return
     if addr:
         out.print(f"Jenkins: {addr}", highlight=False)
@@ -275,6 +282,8 @@ def up_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_p
     out.print(f"Admin user: {cfg.jenkins.admin.user} (password: jenkins-kit admin-password)", highlight=False, markup=False)
     out.print(summary.get("jobs") or "jobs: not synced (--no-wait/--no-jobs); run jenkins-kit jobs apply once Jenkins answers",
               highlight=False, markup=False)
+    if not jcasc_ok:
+        raise KitError(jcasc_line, "fix the JCasC the controller refused (jenkins-kit plan shows the live check), then rerun up")
 
 
 def _print_placement(report: Any, as_json: bool) -> None:

@@ -28,6 +28,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "down": ("jenkins_kit.cli.cluster:down_cmd", "Uninstall the Jenkins release (--purge: also what jenkins-kit created)."),
     "admin-password": ("jenkins_kit.cli.cluster:admin_password_cmd", "Print the Jenkins admin password from its Secret."),
     "nfs": ("jenkins_kit.cli.nfs:nfs_group", "The NFS server side of Jenkins' home."),
+    "backup": ("jenkins_kit.cli.backup:backup_group", "Back up Jenkins' home (on the NFS host); 'backup verify ARCHIVE' checks one."),
+    "restore": ("jenkins_kit.cli.backup:restore_cmd", "Restore Jenkins' home from a backup archive (on the NFS host)."),
     "jobs": ("jenkins_kit.cli.jobs:jobs_group", "Jobs generated from your repositories: discover, render, plan, apply."),
     "build": ("jenkins_kit.cli.builds:build_cmd", "Trigger a job; -s/-f wait and exit with its result, -v streams the console."),
     "logs": ("jenkins_kit.cli.builds:logs_cmd", "Print (or follow) the console of a build."),

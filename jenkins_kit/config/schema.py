@@ -10,7 +10,7 @@ import ipaddress
 import json
 import re
 import unicodedata
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -326,6 +326,20 @@ class StringCredential(_Model):
         return self
 
 
+class JcascFile(_Model):
+    """A user JCasC fragment, delivered beside jenkins-kit's own (jenkins_kit/additions.py)."""
+
+    file: Annotated[str, Field(min_length=1, pattern=r"^[^\n\r]+\.ya?ml$")]
+    # JCasC paths (jenkins.systemMessage) jenkins-kit also sets that this fragment may replace.
+    override: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$")]] = Field(default_factory=list)
+
+
+def _first(issues: list[tuple[tuple[Any, ...], str, str | None]], prefix: tuple[Any, ...]) -> ValueError:
+    loc, message, hint = issues[0]
+    more = f" ({len(issues) - 1} more problem(s) after this one)" if len(issues) > 1 else ""
+    return located(prefix + tuple(loc), message + more + (f". Fix: {hint}" if hint else ""))
+
+
 class Jenkins(_Model):
     release: DnsLabel = "jenkins"
     chart: str = "jenkins"
@@ -340,17 +354,33 @@ class Jenkins(_Model):
     session_eviction_seconds: Annotated[int, Field(ge=0, le=31536000)] = 86400
     system_message: str = "Managed by jenkins-kit: changes made in the UI may be overwritten."
     credentials: list[StringCredential] = Field(default_factory=list)
+    # The chart 5.9.53's own tested set (charts/jenkins/values.yaml controller.installPlugins). Everything the
+    # rendered files use beyond these four (credentials, plain-credentials, cloudbees-folder, workflow-multibranch,
+    # pipeline-model-definition, ...) is in their dependency closure; pinning it too only adds floors to clear.
     plugins: list[PluginPin] = Field(
         default_factory=lambda: [
-            "kubernetes:4358.vcfd9c5a_0a_f51",
+            "kubernetes:4540.v612369217f87",
             "workflow-aggregator:608.v67378e9d3db_1",
-            "git:5.7.0",
-            "configuration-as-code:1971.vf9280461ea_89",
-            "credentials-binding:696.v256688029804",
-            "cloudbees-folder:6.1008.v0e8ebb_4c5b_88",
-            "workflow-multibranch:806.vb_b_688f609ee9",
+            "git:5.10.1",
+            "configuration-as-code:2115.vf6de120eef70",
         ]
     )
+
+    jcasc_files: list[JcascFile] = Field(default_factory=list)
+    helm_values: dict[str, Any] = Field(default_factory=dict)
+    helm_values_override: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$")]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _pins_install(self) -> "Jenkins":
+        # The plugin installer and core refuse these only when the controller starts (jenkins_kit/plugins.py).
+        from jenkins_kit.plugins import check_pins, core_of_image_tag
+
+        problems = check_pins(list(self.plugins), core_of_image_tag(self.image_tag))
+        if problems:
+            p = problems[0]
+            more = f" ({len(problems) - 1} more pin problem(s) after this one)" if len(problems) > 1 else ""
+            raise located(("plugins", p.index) if p.index >= 0 else ("plugins",), f"{p.message}{more}. Fix: {p.fix}")
+        return self
 
 
 class RegistryCredentials(_Model):
@@ -371,6 +401,13 @@ class Resources(_Model):
     memory: Quantity = "512Mi"
 
 
+class ExtraPodTemplate(_Model):
+    """A user pod template (JCasC PodTemplate attributes), added to jenkins-kit's Kubernetes cloud."""
+
+    template: dict[str, Any]
+    override: bool = False  # replace jenkins-kit's own template of the same name
+
+
 class Agents(_Model):
     namespace: DnsLabel = "jenkins"
     deploy_namespace: DnsLabel = "default"
@@ -381,6 +418,22 @@ class Agents(_Model):
     kubectl_image: Image = "alpine/kubectl:1.34.2"
     requests: Resources = Resources()
     container_cap: Annotated[int, Field(ge=1, le=1000)] = 10
+    pod_templates: list[ExtraPodTemplate] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _pod_templates(self) -> "Agents":
+        from jenkins_kit.additions import check_pod_template
+
+        seen: dict[str, int] = {}
+        for i, extra in enumerate(self.pod_templates):
+            issues = check_pod_template(extra.template, {self.label}, extra.override)
+            if issues:
+                raise _first(issues, ("pod_templates", i, "template"))
+            name = str(extra.template["name"])
+            if name in seen:
+                raise located(("pod_templates", i, "template", "name"), f"{name!r} repeats agents.pod_templates[{seen[name]}]")
+            seen[name] = i
+        return self
 
 
 class GeneratedDeploy(_Model):
@@ -485,6 +538,18 @@ class LabConfig(_Model):
     jobs: Jobs = Jobs()
     metallb: MetalLB | None = None
     repositories: list[Repository] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _helm_values(self) -> "LabConfig":
+        if not self.jenkins.helm_values:
+            return self
+        from jenkins_kit.additions import check_helm_values
+        from jenkins_kit.render.helm_values import managed_values
+
+        issues = check_helm_values(self.jenkins.helm_values, managed_values(self, {}), list(self.jenkins.helm_values_override))
+        if issues:
+            raise _first(issues, ("jenkins", "helm_values"))
+        return self
 
     @model_validator(mode="after")
     def _unique_repos(self) -> "LabConfig":

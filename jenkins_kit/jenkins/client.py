@@ -307,14 +307,15 @@ class JenkinsClient:
         return resp.text
 
     def post(self, path: str, *, data: Any = None, params: Any = None, headers: Mapping[str, str] | None = None,
-             idempotent: bool = False, allow_redirects: bool = False) -> requests.Response:
+             idempotent: bool = False, allow_redirects: bool = False, allow_statuses: tuple[int, ...] = ()) -> requests.Response:
         """POST with crumb handling. Retried only when `idempotent=True` (or when it certainly never reached Jenkins).
 
         A 2xx or 3xx response is returned (redirects are not followed unless asked: Jenkins answers
-        many POSTs with 302, and following it is a GET nobody needs).
+        many POSTs with 302, and following it is a GET nobody needs), and so is one whose status is in
+        `allow_statuses` (an endpoint whose error body is its answer, e.g. configuration-as-code/check's 400).
         """
         return self._request("POST", path, data=data, params=params, headers=headers, idempotent=idempotent,
-                             allow_redirects=allow_redirects)
+                             allow_redirects=allow_redirects, allow_statuses=allow_statuses)
 
     def post_xml(self, path: str, xml: str | bytes, *, params: Any = None, idempotent: bool = False) -> requests.Response:
         """POST an XML document (createItem, config.xml) as `text/xml; charset=utf-8`."""

@@ -39,7 +39,7 @@ def render_bundle(cfg: LabConfig, base_dir: Path | None = None) -> Bundle:
     # After the MetalLB chart (its CRDs): kubectl apply -f metallb/
     for i, m in enumerate(render_metallb(cfg)):
         files[f"metallb/{manifest_filename(i, m)}"] = to_yaml(m)
-    jcasc = render_jcasc(cfg)
+    jcasc = render_jcasc(cfg, base_dir)
     for name, text in jcasc.items():
         files[f"jcasc/{name}.yaml"] = text
     files["helm/values.yaml"] = (

@@ -42,6 +42,8 @@ from .tree import (
     to_xml_bytes,
 )
 
+from . import casc as casc_endpoints
+
 try:  # PyYAML is only needed for the configuration-as-code endpoints
     import yaml as _yaml
 except ImportError:  # pragma: no cover
@@ -1395,6 +1397,9 @@ class Router:
         action = rest[0]
         if len(rest) != 1:
             return P.not_found()
+        served = casc_endpoints.handle(self, action)  # check/reload/apply as casc 2115 answers them
+        if served is not None:
+            return served
         if action == "reload":
             r = self.post_only()
             if r:
