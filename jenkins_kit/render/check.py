@@ -16,7 +16,10 @@ from jenkins_kit.render.bundle import Bundle, render_bundle
 
 
 def check_config(path: str | Path) -> tuple[Located, Bundle]:
+    from jenkins_kit.additions import check_fragments
+
     located = load_located(path)
+    check_fragments(located.config, Path(path).parent, str(path))  # the user's JCasC files, as load_config does
     try:
         bundle = render_bundle(located.config, base_dir=Path(path).resolve().parent)
     except InvalidValue as e:
