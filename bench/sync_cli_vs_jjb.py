@@ -352,7 +352,7 @@ def render_cmp(n: int, folders: int, reps: int, tmp: Path, log: Any) -> dict[str
                 for who in (("kit", "jjb") if rep % 2 == 0 else ("jjb", "kit")):
                     out = base / f"{who}-{rep}"
                     if who == "kit":
-                        k.append(run_proc([_which("jenkins-kit"), "jobs", "render", "-c", str(d / "lab.yaml"), "-o", str(out)], env, d))
+                        k.append(run_proc([_which("jenkins-kit"), "jobs", "render", "-c", str(d / "lab.yaml"), "--out", str(out)], env, d))
                     else:
                         j.append(run_proc([_which("jenkins-jobs"), "-l", "error", "test", "--config-xml", "-o", str(out),
                                            str(d / "all.yaml")], env, d))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.harness import COMPONENTS, pid_alive
+from tests.cluster.harness import COMPONENTS, OPTIONAL_COMPONENTS, pid_alive
 
 pytestmark = pytest.mark.cluster
 
@@ -75,6 +75,10 @@ def test_everything_listens_on_loopback_only(lab_cluster):
         sockets = _listening(lab_cluster.pids[name])
         seen[name] = sockets
         assert sockets, f"{name} listens nowhere?"
+    for name in OPTIONAL_COMPONENTS:  # kwok serves nothing; the others only on loopback
+        if name in lab_cluster.pids:
+            sockets = _listening(lab_cluster.pids[name])
+            assert all(ip == "127.0.0.1" for ip, _ in sockets), (name, sockets)
         assert all(ip == "127.0.0.1" for ip, _ in sockets), (name, sockets)
     assert ("127.0.0.1", lab_cluster.ports["kube-apiserver"]) in seen["kube-apiserver"]
 
@@ -124,7 +128,8 @@ def test_shell_up_env_status_down(lab_cluster, tmp_path):
         assert "node/m-k8s" in shell.stdout
         assert f"KC={state}/admin.kubeconfig" in shell.stdout
         pids = json.loads((state / "state.json").read_text())["pids"]
-        assert set(pids) == set(COMPONENTS) and all(pid_alive(p) for p in pids.values())
+        assert set(COMPONENTS) <= set(pids) <= set(COMPONENTS) | set(OPTIONAL_COMPONENTS)
+        assert all(pid_alive(p) for p in pids.values())
     finally:
         down = run(str(LAB_CLUSTER), "down", check=False)
     assert down.returncode == 0, down.stderr

@@ -76,7 +76,13 @@ def test_tolerating_pinned_statefulset_lands_on_control_plane(lab_cluster, ns):
         c for c in pod["status"]["conditions"] if c["type"] == "PodScheduled"
     )
     assert scheduled["status"] == "True"
-    assert pod["status"]["phase"] == "Pending"  # nothing runs it: there is no kubelet
+    if lab_cluster.has_kwok:  # kwok, the node agent, runs it on m-k8s (its node IP)
+        pod = lab_cluster.wait_for(
+            lambda: (p := _pod(lab_cluster, ns, "jenkins-0"))["status"].get("phase") == "Running" and p,
+            timeout=30, what="kwok to run jenkins-0")
+        assert pod["status"]["hostIP"] == "127.0.0.10"
+    else:
+        assert pod["status"]["phase"] == "Pending"  # nothing runs it: there is no kubelet
 
 
 def test_pinned_statefulset_without_toleration_stays_pending(lab_cluster, ns):
@@ -148,12 +154,13 @@ def test_mark_pod_running_makes_statefulset_ready(lab_cluster, ns):
     )
     assert sts["status"]["availableReplicas"] == 1
     # Graceful deletion would wait forever for a kubelet; the helper force-deletes.
+    old_uid = pod["metadata"]["uid"]
     lab_cluster.force_delete_pod(ns, "jenkins-0")
     lab_cluster.wait_for(
         lambda: (
             (p := _pod(lab_cluster, ns, "jenkins-0")) is not None
             and p["metadata"].get("deletionTimestamp") is None
-            and p["status"].get("phase") == "Pending"
+            and p["metadata"]["uid"] != old_uid
         ),
         timeout=30,
         what="StatefulSet to recreate jenkins-0",

@@ -27,6 +27,8 @@ def test_wheel_install_renders_from_another_folder(tmp_path: Path) -> None:
     assert any(n.startswith("jenkins_kit/_data/jcasc/") for n in names)
     assert any(n.startswith("jenkins_kit/_data/job_templates/") for n in names)
     assert "jenkins_kit/config/starter.yaml" in names
+    # the schema gate's and the user-addition checks' vendored data
+    assert {"jenkins_kit/schemas/jcasc.json", "jenkins_kit/schemas/jenkins-chart-values-5.9.53.json"} <= set(names)
 
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)

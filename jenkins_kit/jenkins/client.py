@@ -35,7 +35,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 import requests
 import requests.adapters
@@ -52,6 +52,7 @@ from jenkins_kit.jenkins.errors import (
     JenkinsTimeoutError,
     JenkinsTLSError,
     NotFoundError,
+    NotJenkinsError,
     PermissionDeniedError,
     UnavailableError,
     UnexpectedResponseError,
@@ -103,6 +104,8 @@ _PERMISSION_GROUPS = {
 }
 
 
+# Answers that always carry X-Jenkins when Jenkins sends them (core Api.java `setHeaders`): api/json|xml|python.
+_API_PATH = re.compile(r"/api/(json|xml|python)$")
 _SECRET_QUERY = re.compile(r"(?i)\b(token|casc-reload-token|password|j_password)=[^&\s\"']*")
 
 
@@ -177,6 +180,11 @@ def _api_json_path(path: str) -> str:
     return out + (sep + query if sep else "")
 
 
+def _query_param(url: str, name: str) -> str | None:
+    vals = parse_qs(urlsplit(url).query).get(name)
+    return vals[0] if vals else None
+
+
 class JenkinsClient:
     """A connection to one Jenkins controller. Thread-safe: job sync may share one across workers."""
 
@@ -215,6 +223,8 @@ class JenkinsClient:
         self._crumb: tuple[str, str] | None = None
         self._crumb_state = "unknown"  # unknown | have | none (issuer 404: CSRF protection off)
         self._crumb_fetches = 0
+        self._deadline: float | None = None  # time.monotonic() after which no request starts or waits
+        self._seen_jenkins = False  # an answer carried X-Jenkins: this is a Jenkins
         base = urlsplit(settings.url)
         self._origin = (base.scheme, base.netloc)
         self._base_path = base.path
@@ -313,14 +323,15 @@ class JenkinsClient:
         return resp.text
 
     def post(self, path: str, *, data: Any = None, params: Any = None, headers: Mapping[str, str] | None = None,
-             idempotent: bool = False, allow_redirects: bool = False) -> requests.Response:
+             idempotent: bool = False, allow_redirects: bool = False, allow_statuses: tuple[int, ...] = ()) -> requests.Response:
         """POST with crumb handling. Retried only when `idempotent=True` (or when it certainly never reached Jenkins).
 
         A 2xx or 3xx response is returned (redirects are not followed unless asked: Jenkins answers
-        many POSTs with 302, and following it is a GET nobody needs).
+        many POSTs with 302, and following it is a GET nobody needs), and so is one whose status is in
+        `allow_statuses` (an endpoint whose error body is its answer, e.g. configuration-as-code/check's 400).
         """
         return self._request("POST", path, data=data, params=params, headers=headers, idempotent=idempotent,
-                             allow_redirects=allow_redirects)
+                             allow_redirects=allow_redirects, allow_statuses=allow_statuses)
 
     def post_xml(self, path: str, xml: str | bytes, *, params: Any = None, idempotent: bool = False) -> requests.Response:
         """POST an XML document (createItem, config.xml) as `text/xml; charset=utf-8`."""
@@ -394,6 +405,15 @@ class JenkinsClient:
             self._fetch_crumb_locked()
 
     # ------------------------------------------------------------------ core
+    def set_deadline(self, seconds: float | None) -> None:
+        """Bound every later request, retries and backoff included, to end within `seconds` from now
+        (a command's --timeout): each attempt's timeout is cut to what is left, and no retry starts
+        that could not finish in time."""
+        self._deadline = None if seconds is None else time.monotonic() + seconds
+
+    def _time_left(self) -> float:
+        return float("inf") if self._deadline is None else self._deadline - time.monotonic()
+
     def _backoff(self, retry_no: int, resp: requests.Response | None = None) -> float:
         s = self.settings
         delay = min(s.backoff_max, s.backoff_base * (2**retry_no))
@@ -412,18 +432,18 @@ class JenkinsClient:
         return max(0.0, delay)
 
     def _send(self, method: str, url: str, params: Any, data: Any, hdrs: dict[str, str], stream: bool,
-              allow_redirects: bool) -> Any:
+              allow_redirects: bool, timeout: float) -> Any:
         """One attempt: the lean transport when it can carry the request, else requests."""
         lean = self._lean
         if lean is not None and not stream and (data is None or isinstance(data, bytes)):
-            resp = lean.send(method, url, params=params, data=data, headers=hdrs,
+            resp = lean.send(method, url, params=params, data=data, headers=hdrs, timeout=timeout,
                              auth_header=requests.auth._basic_auth_str(self.settings.user, self.settings.secret.reveal()))
             if not (allow_redirects and method in ("GET", "HEAD") and is_redirect(resp)):
                 return resp
             # A redirected GET (safe to repeat): let requests follow it, as it always did.
         return self.session.request(
             method, url, params=params, data=data, headers=hdrs, stream=stream,
-            allow_redirects=allow_redirects, timeout=self.settings.timeout, verify=self._verify, auth=self._auth,
+            allow_redirects=allow_redirects, timeout=timeout, verify=self._verify, auth=self._auth,
         )
 
     def _request(
@@ -461,8 +481,14 @@ class JenkinsClient:
                 if sent_crumb:
                     hdrs[sent_crumb[0]] = sent_crumb[1]
             t0 = time.monotonic()
+            left = self._time_left()
+            if left <= 0:
+                raise self._scrub(JenkinsTimeoutError(
+                    f"{method} {self._show(url)}: the command's time limit passed before this request could be sent",
+                    "raise --timeout", url=url, method=method, may_have_been_applied=possibly_applied, attempts=attempts - 1))
+            timeout = min(s.timeout, left)
             try:
-                resp = self._send(method, url, params, data, hdrs, stream, allow_redirects)
+                resp = self._send(method, url, params, data, hdrs, stream, allow_redirects, timeout)
             except requests.exceptions.SSLError as e:
                 raise self._scrub(JenkinsTLSError(
                     f"TLS handshake with {self._host()} failed: {_short_exc(e)}",
@@ -473,17 +499,28 @@ class JenkinsClient:
                 sent = _was_possibly_sent(e)
                 possibly_applied = possibly_applied or sent
                 log.debug("%s %s failed after %.0f ms: %s", method, redact_url(url), (time.monotonic() - t0) * 1000, _short_exc(e))
-                if (idempotent or not sent) and retries_used < s.retries:
-                    delay = self._backoff(retries_used)
+                delay = self._backoff(retries_used)
+                if (idempotent or not sent) and retries_used < s.retries and self._time_left() > delay:
                     log.info("retrying %s %s in %.2fs after %s (retry %d of %d)", method, self._show(url), delay,
                              type(e).__name__, retries_used + 1, s.retries)
                     retries_used += 1
                     self._sleep(delay)
                     continue
-                raise self._transport_error(e, method, url, possibly_applied, attempts, idempotent) from None
+                raise self._transport_error(e, method, url, possibly_applied, attempts, idempotent, timeout) from None
 
             status = resp.status_code
             log.debug("%s %s -> %d in %.0f ms", method, self._show(resp.url or url), status, (time.monotonic() - t0) * 1000)
+            if "X-Jenkins" in resp.headers:
+                self._seen_jenkins = True
+            elif (not self._seen_jenkins and method in ("GET", "HEAD")
+                  and (status == 404 or (status < 300 and _API_PATH.search(urlsplit(resp.url or url).path)))):
+                # Until this server has shown itself as Jenkins once, an answer Jenkins always marks
+                # (api/*, its own 404 page) without the mark means another HTTP server.
+                resp.close()
+                raise self._scrub(NotJenkinsError(
+                    f"{method} {self._show(url)}: {self._host()} answered HTTP {status} without an X-Jenkins header: this is not a Jenkins",
+                    status=status, url=url, method=method, headers=resp.headers, attempts=attempts,
+                ))
 
             if status < 400 or status in allow_statuses:
                 return resp
@@ -513,7 +550,7 @@ class JenkinsClient:
                     else:
                         delay = self._backoff(retries_used, resp)
                         can = retries_used < s.retries
-                    if can:
+                    if can and self._time_left() > delay:
                         log.info("retrying %s %s in %.2fs after HTTP %d (retry %d)", method, self._show(url), delay, status, retries_used + 1)
                         retries_used += 1
                         if status != 503:
@@ -551,14 +588,14 @@ class JenkinsClient:
         return err
 
     def _transport_error(self, e: BaseException, method: str, url: str, possibly_applied: bool, attempts: int,
-                         idempotent: bool) -> JenkinsError:
-        applied = possibly_applied and not (method in ("GET", "HEAD"))
+                         idempotent: bool, timeout: float | None = None) -> JenkinsError:
+        applied = possibly_applied and method not in ("GET", "HEAD")
         tail = ""
         if method == "POST" and not idempotent and applied:
             tail = "; the request may have been applied: check before repeating it"
         if isinstance(e, requests.exceptions.Timeout) and not isinstance(e, requests.exceptions.ConnectTimeout):
             return self._scrub(JenkinsTimeoutError(
-                f"{method} {self._show(url)}: no answer from {self._host()} within {self.settings.timeout:g}s"
+                f"{method} {self._show(url)}: no answer from {self._host()} within {round(timeout or self.settings.timeout, 1):g}s"
                 f" (after {attempts} attempt{'s' if attempts != 1 else ''}){tail}",
                 "Jenkins may be overloaded; raise --timeout, or check the controller's health",
                 url=url, method=method, may_have_been_applied=applied, attempts=attempts,
@@ -585,6 +622,7 @@ class JenkinsClient:
         kw: dict[str, Any] = {"status": status, "url": resp.url or url, "method": method, "server_message": msg,
                               "headers": dict(resp.headers), "attempts": attempts}
         s = self.settings
+        hint: str | None
         if crumb:
             return self._scrub(CrumbError(f"{where}: 403 {msg or 'No valid crumb was included in the request'} (after a fresh crumb)",
                                           may_have_been_applied=False, **kw))
@@ -615,7 +653,7 @@ class JenkinsClient:
             return self._scrub(PermissionDeniedError(text, hint, required_permission=perm, authenticated_as=who,
                                                      may_have_been_applied=False, **kw))
         if status == 404:
-            missing, text, hint = self._describe_missing(url, method, msg)
+            missing, text, hint = self._describe_missing(resp.url or url, method, msg)
             return self._scrub(NotFoundError(f"{where}: 404 {text}", hint, missing=missing, may_have_been_applied=possibly_applied and method != "GET", **kw))
         cls = error_class_for(status)
         if status == 400:
@@ -626,6 +664,15 @@ class JenkinsClient:
                                    "this endpoint needs another HTTP method", may_have_been_applied=False, **kw))
         if status == 409:
             return self._scrub(cls(f"{where}: 409 {msg or 'Conflict'}", may_have_been_applied=False, **kw))
+        if status == 422 and self.rel_path(url).split("?", 1)[0].strip("/") == "queue/cancelItem":
+            # Queue.doCancelItem: the item exists but the user lacks Item/Cancel on its job (the
+            # message "Item for id (N) is not cancellable" is only in the Jenkins log)
+            qid = _query_param(resp.url or url, "id")
+            return self._scrub(PermissionDeniedError(
+                f"{where}: 422 queue item {qid} is not cancellable by user {s.user!r}",
+                f"grant Job/Cancel on the job to {s.user!r}, or use an administrator's API token",
+                required_permission="hudson.model.Item.Cancel", authenticated_as=s.user,
+                may_have_been_applied=False, **kw))
         if status == 503:
             waited = ""
             return self._scrub(UnavailableError(
@@ -659,7 +706,10 @@ class JenkinsClient:
         rel = self.rel_path(url).split("?", 1)[0]
         parts = [p for p in rel.split("/") if p]
         if parts == ["queue", "cancelItem"]:
-            return ("queue item", msg or "queue item not found",
+            # Queue.doCancelItem's "Provided id (N) not found" only reaches the Jenkins log: the
+            # reply is the Oops page (HttpResponses.error + Jenkins' ErrorCustomizer)
+            qid = _query_param(url, "id")
+            return (f"queue item {qid}" if qid else "queue item", f"queue item {qid or ''} not found".replace("  ", " "),
                     "the item is unknown, or expired (Jenkins forgets a queue item 5 minutes after it leaves the queue)")
         if len(parts) >= 3 and parts[0] == "queue" and parts[1] == "item":
             return (f"queue item {parts[2]}", f"queue item {parts[2]} does not exist",
@@ -680,6 +730,7 @@ class JenkinsClient:
         # says the last segment is missing: no need to ask again.
         item_itself = rest in ([], ["api", "json"], ["api", "xml"], ["api", "python"], ["config.xml"])
         if self.settings.probe_not_found:
+            code: int | None
             for k in range(1, len(names) + 1):
                 if k == len(names) and item_itself:
                     code = 404

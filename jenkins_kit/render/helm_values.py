@@ -15,6 +15,22 @@ CONTROL_PLANE_TAINTS = ("node-role.kubernetes.io/control-plane", "node-role.kube
 
 
 def render_values(cfg: LabConfig, jcasc: dict[str, str] | None = None) -> dict[str, Any]:
+    """jenkins-kit's values with the user's `jenkins.helm_values` merged over them (checked when the config loads)."""
+    from jenkins_kit.additions import deep_merge
+
+    values = managed_values(cfg, jcasc)
+    if cfg.jenkins.helm_values:
+        values = deep_merge(values, cfg.jenkins.helm_values)
+    if any(f.override for f in cfg.jenkins.jcasc_files):
+        # A user fragment takes over some of jenkins-kit's JCasC scalars: the later file wins
+        # (configuration-as-code ConfigurationContext: casc.merge.strategy / yaml/OverrideMergeStrategy).
+        # Added after the user's values so a javaOpts of theirs keeps it.
+        values["controller"]["javaOpts"] = (str(values["controller"].get("javaOpts") or "") + " -Dcasc.merge.strategy=override").strip()
+    return values
+
+
+def managed_values(cfg: LabConfig, jcasc: dict[str, str] | None = None) -> dict[str, Any]:
+    """The values jenkins-kit itself sets (what a user's extra values may not replace unless they say so)."""
     j = cfg.jenkins
     uid, gid = cfg.nfs.uid, cfg.nfs.gid
     controller: dict[str, Any] = {

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
+
 from jenkins_kit.config.schema import LabConfig
 from jenkins_kit.render.env import template_env
 from jenkins_kit.render.names import in_cluster_url, public_url, tunnel
@@ -14,7 +18,30 @@ FRAGMENTS = {
 }
 
 
-def render_jcasc(cfg: LabConfig) -> dict[str, str]:
+def render_jcasc(cfg: LabConfig, base_dir: Path | str | None = None) -> dict[str, str]:
+    """Every JCasC document the controller reads: jenkins-kit's fragments, then the user's `jenkins.jcasc_files`
+    (read from `base_dir`, the config file's folder; checked when the config was loaded)."""
+    from jenkins_kit.additions import read_fragments
+
+    out = render_managed_jcasc(cfg)
+    for key, (_, text) in read_fragments(cfg, Path(base_dir) if base_dir is not None else None).items():
+        out[key] = text
+    return out
+
+
+def _extra_templates(cfg: LabConfig) -> list[str]:
+    """The user's pod templates as YAML items of the cloud's `templates:` list (10 spaces in), each with a
+    stable id (its name) unless it has one."""
+    blocks = []
+    for extra in cfg.agents.pod_templates:
+        t = {"id": extra.template["name"], **extra.template}
+        text = yaml.safe_dump([t], sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096)
+        blocks.append("".join("          " + line for line in text.splitlines(keepends=True)).rstrip("\n"))
+    return blocks
+
+
+def render_managed_jcasc(cfg: LabConfig) -> dict[str, str]:
+    """jenkins-kit's own fragments (with the user's extra pod templates in its cloud)."""
     env = template_env("jcasc")
     ctx = {
         "cfg": cfg,
@@ -22,6 +49,8 @@ def render_jcasc(cfg: LabConfig) -> dict[str, str]:
         "public_url": public_url(cfg),
         "in_cluster_url": in_cluster_url(cfg),
         "tunnel": tunnel(cfg),
+        "extra_templates": _extra_templates(cfg),
+        "replace_own_template": any(e.override and e.template.get("name") == cfg.agents.label for e in cfg.agents.pod_templates),
     }
     out: dict[str, str] = {}
     for key, tpl in FRAGMENTS.items():

@@ -49,6 +49,7 @@ BUILD_TOOLS = REPO / "scripts" / "build-tools"
 DEFAULT_STATE_DIR = "/tmp/jenkins-kit-lab-cluster"
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 REQUIRED_BINARIES = COMPONENTS + ("helm",)
+OPTIONAL_COMPONENTS = ("kwok", "metallb-controller", "registry")  # started when built / when asked
 # Real upstream parts started when built (scripts/build-tools builds them all): kwok is the node
 # agent (Ready nodes with heartbeats, pods Running/Ready, deletions finished), the MetalLB controller
 # assigns LoadBalancer addresses, the CNCF registry serves images.
@@ -673,7 +674,7 @@ class LabCluster:
             return r.status == 200 and r.read().strip() == b"ok"
 
     def running(self) -> dict[str, bool]:
-        return {name: self._owns(name) for name in COMPONENTS if name in self.pids}
+        return {name: self._owns(name) for name in COMPONENTS + OPTIONAL_COMPONENTS if name in self.pids}
 
     # -- optional real parts ---------------------------------------------------------------------------
 
@@ -709,7 +710,6 @@ class LabCluster:
             while not self._stop_watchers.is_set() and time.monotonic() < deadline:
                 with contextlib.suppress(Exception):
                     if crd_ready():
-                        self.ports["metallb-metrics"] = free_port()
                         self._spawn(
                             "metallb-controller",
                             [
@@ -718,7 +718,9 @@ class LabCluster:
                                 f"--namespace={namespace}",
                                 "--deployment=metallb-controller",
                                 "--ml-secret-name=",
-                                f"--port={self.ports['metallb-metrics']}",
+                                # No metrics listener: the controller has no host flag and would bind
+                                # every address; an invalid port makes that one goroutine log and stop.
+                                "--port=-1",
                                 f"--cert-dir={self.state_dir / 'metallb-certs'}",
                                 "--webhook-mode=disabled",
                                 "--log-level=info",
@@ -784,7 +786,7 @@ class LabCluster:
         if (
             not self.pids
             or not all(self.running().values())
-            or len(self.running()) != len(COMPONENTS)
+            or not all(name in self.running() for name in COMPONENTS)
         ):
             return False
         try:
