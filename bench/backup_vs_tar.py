@@ -113,7 +113,7 @@ def main() -> int:
     if shutil.which("tar") is None or shutil.which("gzip") is None:
         raise SystemExit("GNU tar and gzip are needed for the comparison")
 
-    from bench.sync_vs_jjb import ProcessDouble  # the Jenkins double in its own process
+    from bench.sync_cli_vs_jjb import ProcessDouble  # the Jenkins double in its own process
 
     work = Path(tempfile.mkdtemp(prefix="jk-backup-bench-"))
     d = ProcessDouble(0)
