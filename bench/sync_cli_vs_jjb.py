@@ -176,13 +176,30 @@ class ProcessDouble:
 
 
 # ------------------------------------------------------------------------------------------ running
+def _hwm_kb(pid: int) -> int:
+    """VmHWM: the peak resident set of the process's own memory since its exec."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def run_proc(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 1800) -> dict[str, Any]:
-    """Run one whole command; wall time, its own CPU and peak RSS (wait4 gives them per child)."""
+    """Run one whole command: wall time, its CPU (wait4 gives it per child) and its peak RSS.
+
+    Peak RSS is VmHWM read from /proc every few milliseconds while it runs: wait4's ru_maxrss would
+    report this (large) benchmark process's own peak, which Linux carries into a child across exec."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         p = subprocess.Popen(argv, env=env, cwd=str(cwd), stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         deadline = t0 + timeout
+        hwm = 0
         while True:
+            hwm = max(hwm, _hwm_kb(p.pid))
             pid, status, ru = os.wait4(p.pid, os.WNOHANG)
             if pid:
                 break
@@ -199,7 +216,7 @@ def run_proc(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 1
         text_out = out.read().decode("utf-8", "replace")
     if p.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} exited {p.returncode}:\n{text_err[-3000:]}\n{text_out[-2000:]}")
-    return {"wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024, "stdout": text_out}
+    return {"wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime, "rss_mb": hwm / 1024, "stdout": text_out}
 
 
 class Tool:
