@@ -355,6 +355,10 @@ class Agents(_Model):
     deploy_namespace: DnsLabel = "default"
     service_account: DnsSubdomain = "jenkins-agent"
     label: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$")] = "jenkins-kit-agent"
+    # Node.Mode of jenkins-kit's pod template (kubernetes PodTemplate#setNodeUsageMode). NORMAL: the cloud also
+    # provisions for builds that name no label (`agent any`, freestyle jobs), as in the textbook's template;
+    # EXCLUSIVE: only for builds that ask for `label` (keep a shared cloud for the jobs that name it).
+    usage_mode: Literal["NORMAL", "EXCLUSIVE"] = "NORMAL"
     jnlp_image: Image = "jenkins/inbound-agent:3345.v03dee9b_f88fc-1"
     builder_image: Image = "moby/buildkit:v0.25.1-rootless"
     kubectl_image: Image = "alpine/kubectl:1.34.2"
