@@ -39,3 +39,24 @@ def java_home() -> str | None:
         if Path(d).is_dir():
             return d
     return None
+
+
+def groovy_batch(script: Path, texts: dict[str, str]) -> dict[str, Any]:
+    """Run a Groovy script over every text in one JVM (one file per text in a temp folder); the
+    script prints a JSON object keyed by file name. Returns name -> that script's result."""
+    import json
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        names = {}
+        for i, (name, text) in enumerate(texts.items()):
+            fn = f"f{i:05d}.groovy"
+            names[fn] = name
+            Path(d, fn).write_text(text, encoding="utf-8")
+        env = dict(os.environ, JAVA_HOME=java_home() or "")
+        p = subprocess.run(["groovy", str(script), d], check=False, capture_output=True, env=env, timeout=600)
+        if p.returncode != 0:
+            raise AssertionError(f"groovy failed: {p.stderr.decode(errors='replace')[-2000:]}")
+        raw = json.loads(p.stdout.decode("utf-8"))
+        return {names[k]: v for k, v in raw.items()}

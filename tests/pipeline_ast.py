@@ -3,15 +3,11 @@ and where each step of it runs: the container a kubernetes agent gives it."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import java_home
+from tests.helpers import groovy_batch
 
 SCRIPT = Path(__file__).parent / "fixtures" / "jobs" / "pipeline_ast.groovy"
 Call = dict[str, Any]
@@ -19,18 +15,7 @@ Call = dict[str, Any]
 
 def pipeline_calls(texts: dict[str, str]) -> dict[str, dict[str, Any]]:
     """name -> {"calls": [...]} | {"error": msg}; one JVM for the whole batch."""
-    with tempfile.TemporaryDirectory() as d:
-        names = {}
-        for i, (name, text) in enumerate(texts.items()):
-            fn = f"f{i:05d}.groovy"
-            names[fn] = name
-            Path(d, fn).write_text(text, encoding="utf-8")
-        env = dict(os.environ, JAVA_HOME=java_home() or "")
-        p = subprocess.run(["groovy", str(SCRIPT), d], check=False, capture_output=True, env=env, timeout=600)
-        if p.returncode != 0:
-            raise AssertionError(f"groovy failed: {p.stderr.decode(errors='replace')[-2000:]}")
-        raw = json.loads(p.stdout.decode("utf-8"))
-        return {names[k]: v for k, v in raw.items()}
+    return groovy_batch(SCRIPT, texts)
 
 
 def _child(call: Call, name: str) -> Call | None:

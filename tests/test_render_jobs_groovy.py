@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import java_home
+from tests.helpers import groovy_batch, java_home
 
 SCRIPT = Path(__file__).parent / "fixtures" / "jobs" / "parse_jenkinsfiles.groovy"
 
@@ -25,18 +21,7 @@ needs_groovy = pytest.mark.skipif(not groovy_available(), reason="groovy (Debian
 
 def groovy_parse(texts: dict[str, str]) -> dict[str, dict]:
     """Parse every text with Groovy 2.4 in one JVM. Returns name -> {"error": msg} | {"strings": [...]}."""
-    with tempfile.TemporaryDirectory() as d:
-        names = {}
-        for i, (name, text) in enumerate(texts.items()):
-            fn = f"f{i:05d}.groovy"
-            names[fn] = name
-            Path(d, fn).write_text(text, encoding="utf-8")
-        env = dict(os.environ, JAVA_HOME=java_home() or "")
-        p = subprocess.run(["groovy", str(SCRIPT), d], check=False, capture_output=True, env=env, timeout=600)
-        if p.returncode != 0:
-            raise AssertionError(f"groovy failed: {p.stderr.decode(errors='replace')[-2000:]}")
-        raw = json.loads(p.stdout.decode("utf-8"))
-        return {names[k]: v for k, v in raw.items()}
+    return groovy_batch(SCRIPT, texts)
 
 
 @needs_groovy
