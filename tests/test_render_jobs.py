@@ -135,7 +135,8 @@ def test_deterministic_and_hash_tracks_the_spec():
     cfg = base_config([{"name": "x", "git": "https://e.com/x.git"}])
     cfg2 = base_config([{"name": "x", "git": "https://e.com/x.git", "branch": "dev"}])
     assert render_jobs(cfg)[0].spec_hash != render_jobs(cfg2)[0].spec_hash
-    assert marker(render_jobs(cfg)[0].spec_hash) in render_jobs(cfg)[0].config_xml
+    j = render_jobs(cfg)[0]
+    assert marker(j.spec_hash, "jenkins.jenkins", "x") in j.config_xml
 
 
 def test_user_templates_override_shipped_ones_by_name(tmp_path):

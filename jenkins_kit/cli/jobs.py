@@ -19,6 +19,7 @@ _STATE_STYLE = {
     "unchanged": ("=", "dim"),
     "orphaned": ("-", "red"),
     "foreign": ("!", "bold red"),
+    "other": (".", "blue"),
 }
 
 
@@ -43,6 +44,14 @@ def _desired(config_path: str) -> tuple[Any, list[Any]]:
 
     cfg, base = _load(config_path)
     return cfg, render_jobs(cfg, base_dir=base)
+
+
+def _owner(cfg: Any) -> Any:
+    """The config's identity: with the default owner it also claims pre-ownership (legacy) markers."""
+    from jenkins_kit.jenkins.jobs import Owner
+    from jenkins_kit.render.jobs import owner_of
+
+    return Owner(owner_of(cfg), legacy=cfg.jobs.owner is None)
 
 
 def _connection_options(f: Any) -> Any:
@@ -106,6 +115,8 @@ def print_plan(jp: Any, *, verbose: bool = False, show_diff: bool = True, out: A
     parts.append(f"{n.get('unchanged', 0)} unchanged")
     if n.get("foreign"):
         parts.append(f"{n['foreign']} foreign (not ours, left alone)")
+    if n.get("other"):
+        parts.append(f"{n['other']} managed by other configs (left alone)")
     if n.get("orphaned"):
         kept = sum(1 for ch in jp.changes if ch.state == "orphaned" and not ch.op)
         if kept:
@@ -140,7 +151,7 @@ def plan_cmd(config_path: str, url: str | None, insecure: bool, ca_bundle: str |
         cfg, desired = _desired(config_path)
         with _client(cfg, url, insecure, ca_bundle, timeout) as client:
             jp = plan_jobs(client, desired, verify=True if verify is None else verify, adopt=adopt, prune=prune,
-                           workers=workers or cfg.jobs.workers)
+                           workers=workers or cfg.jobs.workers, owner=_owner(cfg))
     except KitError as e:
         if not detailed_exitcode:
             raise
@@ -170,7 +181,8 @@ def apply_cmd(config_path: str, url: str | None, insecure: bool, ca_bundle: str 
     cfg, desired = _desired(config_path)
     nworkers = workers or cfg.jobs.workers
     with _client(cfg, url, insecure, ca_bundle, timeout) as client:
-        jp = plan_jobs(client, desired, verify=bool(verify), adopt=adopt, prune=prune, diffs=False, workers=nworkers)
+        jp = plan_jobs(client, desired, verify=bool(verify), adopt=adopt, prune=prune, diffs=False, workers=nworkers,
+                       owner=_owner(cfg))
         if not as_json and jp.pending:
             print_plan(jp, verbose=verbose, show_diff=False, out=err_console())
         report = _apply_with_progress(client, jp, nworkers, show=not as_json)

@@ -462,6 +462,10 @@ class Repository(_Model):
 
 
 class Jobs(_Model):
+    # This config's identity in the ownership marker of every item it writes: plan/apply/prune/adopt act
+    # only on items carrying it. Default `<jenkins.release>.<cluster.namespace>`; set a distinct one per
+    # config when several configs share one Jenkins.
+    owner: Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9.\-]{0,61}[a-z0-9])?$")] | None = None
     defaults: JobOptions = JobOptions()
     templates_dir: str | None = None
     workers: Annotated[int, Field(ge=1, le=64)] = 8

@@ -19,10 +19,62 @@ from jenkins_kit.config.schema import GeneratedDeploy, JobOptions, LabConfig, Re
 from jenkins_kit.errors import InvalidValue
 from jenkins_kit.render.env import template_env
 
-MARKER_PREFIX = "[managed by jenkins-kit; spec "
-_MARKER_RE = re.compile(r"\[managed by jenkins-kit; spec ([0-9a-f]{16})\]\s*\Z")
-_MARKER_ANY = re.compile(r"\[managed by jenkins-kit; spec [0-9a-f]{16}\]")
+MARKER_PREFIX = "[managed by jenkins-kit; "
+# Current form: owner (the config's `jobs.owner`), item (digest of the full name the item was written
+# under, so a copy made in the UI, which inherits the description, is recognisably not the item we
+# wrote) and spec. The legacy form (before ownership per config) carries the spec only.
+_MARKER_RE = re.compile(
+    r"\[managed by jenkins-kit; (?:owner ([a-z0-9][a-z0-9.\-]{0,61}[a-z0-9]|[a-z0-9]); item ([0-9a-f]{12}); )?spec ([0-9a-f]{16})\]\s*\Z"
+)
+_MARKER_ANY = re.compile(r"\[managed by jenkins-kit;[^\]]*\]")
 _PLACEHOLDER_HASH = "0" * 16
+
+
+@dataclass(frozen=True)
+class Marker:
+    """What an item's description says about who wrote it. `owner`/`item` are None for a legacy marker."""
+
+    spec: str
+    owner: str | None = None
+    item: str | None = None
+
+
+def item_digest(full_name: str) -> str:
+    """Jenkins compares item names case-insensitively, so the digest does too."""
+    return hashlib.sha256(full_name.lower().encode("utf-8")).hexdigest()[:12]
+
+
+def owner_of(cfg: LabConfig) -> str:
+    """The config's identity in the markers: `jobs.owner`, else `<release>.<namespace>` (stable for a lab)."""
+    return cfg.jobs.owner or f"{cfg.jenkins.release}.{cfg.cluster.namespace}"
+
+
+def marker(spec_hash: str, owner: str | None = None, full_name: str | None = None) -> str:
+    if owner is None or full_name is None:
+        return f"{MARKER_PREFIX}spec {spec_hash}]"
+    return f"{MARKER_PREFIX}owner {owner}; item {item_digest(full_name)}; spec {spec_hash}]"
+
+
+def read_marker(description: str | None) -> Marker | None:
+    """The marker at the end of a live item's description, or None when there is none."""
+    if not description:
+        return None
+    m = _MARKER_RE.search(description)
+    if not m:
+        return None
+    return Marker(m.group(3), m.group(1), m.group(2))
+
+
+def parse_marker(description: str | None) -> str | None:
+    """The spec hash recorded in a live item's description (any owner), or None without a marker."""
+    m = read_marker(description)
+    return m.spec if m else None
+
+
+def with_marker(description: str, spec_hash: str, owner: str | None = None, full_name: str | None = None) -> str:
+    mk = marker(spec_hash, owner, full_name)
+    return f"{description}\n\n{mk}" if description else mk
+
 
 DEFAULT_SCRIPT_PATH = "Jenkinsfile"
 DEFAULT_TEMPLATE = "default"
@@ -34,22 +86,6 @@ JENKINS_CLASS = {
 }
 
 
-def marker(spec_hash: str) -> str:
-    return f"{MARKER_PREFIX}{spec_hash}]"
-
-
-def parse_marker(description: str | None) -> str | None:
-    """The spec hash recorded in a live item's description, or None when the item is not ours."""
-    if not description:
-        return None
-    m = _MARKER_RE.search(description)
-    return m.group(1) if m else None
-
-
-def with_marker(description: str, spec_hash: str) -> str:
-    return f"{description}\n\n{marker(spec_hash)}" if description else marker(spec_hash)
-
-
 @dataclass(frozen=True)
 class RenderedJob:
     full_name: str  # "folder/sub/name"
@@ -58,6 +94,7 @@ class RenderedJob:
     jenkinsfile: str | None
     spec_hash: str
     repository: str | None = None  # source repository name (None for folders)
+    owner: str | None = None  # the config's identity, as written in the marker
 
     @property
     def name(self) -> str:
@@ -106,6 +143,7 @@ class _Renderer:
         self.cfg = cfg
         self.env = template_env("job_templates", templates_dir)
         self._templates: dict[str, object] = {}
+        self.owner = owner_of(cfg)
 
     def template(self, name: str):  # type: ignore[no-untyped-def]
         t = self._templates.get(name)
@@ -117,20 +155,21 @@ class _Renderer:
         except Exception as e:  # jinja2.TemplateNotFound / syntax errors
             raise InvalidValue("jobs.templates", name, f"template cannot be loaded: {e}", "check job_templates/ and jobs.templates_dir") from e
 
-    def finish(self, text: str, description: str) -> tuple[str, str]:
+    def finish(self, text: str, full_name: str) -> tuple[str, str]:
         """Hash the XML rendered with a placeholder marker, then put the real marker in place."""
         spec_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-        placeholder = _xml_marker(_PLACEHOLDER_HASH)
+        placeholder = escape.xml_text(marker(_PLACEHOLDER_HASH, self.owner, full_name))
         i = text.find(placeholder)
         if i < 0:
             raise InvalidValue("jobs.templates", "description", "a config.xml template must render `description` into <description>", None)
-        return text[:i] + _xml_marker(spec_hash) + text[i + len(placeholder) :], spec_hash
+        real = escape.xml_text(marker(spec_hash, self.owner, full_name))
+        return text[:i] + real + text[i + len(placeholder) :], spec_hash
 
     def folder(self, full_name: str) -> RenderedJob:
-        desc = with_marker("Folder of jobs generated by jenkins-kit.", _PLACEHOLDER_HASH)
+        desc = with_marker("Folder of jobs generated by jenkins-kit.", _PLACEHOLDER_HASH, self.owner, full_name)
         text = self.template("folder.config.xml.j2").render(description=desc, name=full_name)
-        xml, h = self.finish(text, desc)
-        return RenderedJob(full_name, "folder", xml, None, h)
+        xml, h = self.finish(text, full_name)
+        return RenderedJob(full_name, "folder", xml, None, h, None, self.owner)
 
     def repo_job(self, i: int, repo: Repository) -> RenderedJob:
         cfg = self.cfg
@@ -149,7 +188,7 @@ class _Renderer:
             if value and _MARKER_ANY.search(value):
                 raise InvalidValue(f"repositories[{i}].{field}", value, "must not contain the jenkins-kit ownership marker", None)
         full_name = f"{job.folder}/{repo.name}" if job.folder else repo.name
-        desc = with_marker(user_desc or "", _PLACEHOLDER_HASH)
+        desc = with_marker(user_desc or "", _PLACEHOLDER_HASH, self.owner, full_name)
         jenkinsfile = None
         if kind == "pipeline" and mode == "generated":
             jenkinsfile = self.jenkinsfile(i, repo, job)
@@ -164,8 +203,8 @@ class _Renderer:
         }
         tname = "multibranch.config.xml.j2" if kind == "multibranch" else "pipeline.config.xml.j2"
         text = self.template(tname).render(**ctx)
-        xml, h = self.finish(text, desc)
-        return RenderedJob(full_name, kind, xml, jenkinsfile, h, repo.name)
+        xml, h = self.finish(text, full_name)
+        return RenderedJob(full_name, kind, xml, jenkinsfile, h, repo.name, self.owner)
 
     def jenkinsfile(self, i: int, repo: Repository, job: JobOptions) -> str:
         cfg = self.cfg
@@ -205,10 +244,6 @@ class _Renderer:
         return self.template(tname).render(
             repo=repo, job=job, build=build, deploy=deploy, agent_label=cfg.agents.label, registry=cfg.registry.address
         )
-
-
-def _xml_marker(h: str) -> str:
-    return escape.xml_text(marker(h))
 
 
 def render_jobs(cfg: LabConfig, *, templates_dir: str | Path | None = None, base_dir: str | Path | None = None) -> list[RenderedJob]:
