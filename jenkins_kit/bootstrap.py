@@ -257,11 +257,11 @@ class Bootstrap:
         return JenkinsClient(settings)
 
     def plan_jobs(self, diffs: bool) -> Any:
-        from jenkins_kit.jenkins.jobs import plan_jobs
+        from jenkins_kit.jenkins.jobs import owner_for, plan_jobs
         from jenkins_kit.render.jobs import render_jobs
 
         desired = render_jobs(self.cfg, base_dir=self.config_dir)
-        return plan_jobs(self._jenkins(), desired, diffs=diffs, workers=self.cfg.jobs.workers)
+        return plan_jobs(self._jenkins(), desired, diffs=diffs, workers=self.cfg.jobs.workers, owner=owner_for(self.cfg))
 
     def sync_jobs(self) -> str:
         """After `up`: create/update the configured jobs. Returns one line for the report."""

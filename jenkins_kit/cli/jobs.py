@@ -47,11 +47,9 @@ def _desired(config_path: str) -> tuple[Any, list[Any]]:
 
 
 def _owner(cfg: Any) -> Any:
-    """The config's identity: with the default owner it also claims pre-ownership (legacy) markers."""
-    from jenkins_kit.jenkins.jobs import Owner
-    from jenkins_kit.render.jobs import owner_of
+    from jenkins_kit.jenkins.jobs import owner_for
 
-    return Owner(owner_of(cfg), legacy=cfg.jobs.owner is None)
+    return owner_for(cfg)
 
 
 def _connection_options(f: Any) -> Any:

@@ -100,6 +100,13 @@ class Owner:
         return spec if state == "mine" else None
 
 
+def owner_for(cfg: Any) -> Owner:
+    """The config's Owner: with the default owner it also claims pre-ownership (legacy) markers."""
+    from jenkins_kit.render.jobs import owner_of
+
+    return Owner(owner_of(cfg), legacy=cfg.jobs.owner is None)
+
+
 def _tree(levels: int) -> str:
     t = _LISTED_FIELDS
     for _ in range(levels - 1):
