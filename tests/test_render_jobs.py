@@ -124,8 +124,8 @@ def test_jenkinsfile_stages_agent_and_values():
     echo = by["echo"].jenkinsfile
     assert "writeFile file: 'jenkins-kit-deploy.yaml'" in echo and "env.BUILD_NUMBER" in echo
     assert "kind: Service" in echo and 'type: \"LoadBalancer\"' in echo
-    assert "stage('Test')" in by["langs/lang-maven"].jenkinsfile and "maven:3.9" in by["langs/lang-maven"].jenkinsfile
-    assert "stage('Test')" not in echo
+    assert "stage('Compile and test')" in by["langs/lang-maven"].jenkinsfile and "maven:3.9" in by["langs/lang-maven"].jenkinsfile
+    assert "stage('Compile and test')" not in echo
 
 
 def test_deterministic_and_hash_tracks_the_spec():

@@ -143,6 +143,13 @@ def _git_url(v: str) -> str:
     return v
 
 
+def _artifact(v: str) -> str:
+    # Checked by the generated shell as "$KIT_CONTEXT"/$f (glob expanded): no spaces, quotes or shell syntax.
+    if not re.fullmatch(r"[A-Za-z0-9._*?+@\-]+(/[A-Za-z0-9._*?+@\-]+)*/?", v) or ".." in v.split("/"):
+        raise ValueError("must be a relative path inside the build context (letters, digits, . _ - + @ and * ? globs), e.g. target/app.jar")
+    return v
+
+
 def _git_branch(v: str) -> str:
     # git check-ref-format rules, simplified to what matters for us.
     if not v or v.startswith(("-", "/")) or v.endswith(("/", ".", ".lock")) or ".." in v or "@{" in v or "//" in v:
@@ -442,6 +449,10 @@ class JobOptions(_Model):
     disabled: bool | None = None
     # Multibranch only: how often Jenkins re-scans the repository for branches (none: on demand).
     scan_interval_minutes: Annotated[int, Field(ge=1, le=10080)] | None = None
+    # Language templates: the build tool's image and the shell command that produces what the Dockerfile copies
+    # (run in the build context, in the same agent pod as the image build). Default: the template's.
+    tool_image: Image | None = None
+    build_command: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
 
 
 class Repository(_Model):
@@ -452,6 +463,9 @@ class Repository(_Model):
     dockerfile: str = "Dockerfile"
     context: str = "."
     credentials_id: JenkinsName | None = None
+    # Paths (relative to `context`, globs allowed) the build must produce before the image build: what the
+    # Dockerfile COPYs that is not in git (`jobs discover` reads them from the Dockerfile).
+    artifacts: list[Annotated[str, AfterValidator(_artifact)]] = Field(default_factory=list, max_length=50)
     deploy: Deploy = Deploy()
     job: JobOptions = JobOptions()
     description: str = ""

@@ -219,6 +219,7 @@ class _Renderer:
             "dockerfile_name": posixpath.basename(dockerfile),
             "image": image,
             "output_opts": out_opts,
+            "artifacts": list(repo.artifacts),
         }
         d = repo.deploy
         deploy: dict[str, object] = {
@@ -241,8 +242,9 @@ class _Renderer:
             deploy["manifest_head"], deploy["manifest_tail"] = head, tail
         template = job.template or DEFAULT_TEMPLATE
         tname = "Jenkinsfile.j2" if template == DEFAULT_TEMPLATE else f"{template}.Jenkinsfile.j2"
+        tool = {"image": job.tool_image, "command": job.build_command}
         return self.template(tname).render(
-            repo=repo, job=job, build=build, deploy=deploy, agent_label=cfg.agents.label, registry=cfg.registry.address
+            repo=repo, job=job, build=build, deploy=deploy, agent_label=cfg.agents.label, registry=cfg.registry.address, tool=tool
         )
 
 
