@@ -3,6 +3,7 @@ credentials) and several configs sharing one Jenkins."""
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from jenkins_kit.jcasc_schema import check
@@ -127,3 +128,180 @@ def test_legacy_markers_belong_to_the_default_owner_only(jenkins_double, tmp_pat
     assert _states(_run(d, "plan", "-c", named, "--prune", "delete")) == {}  # not claimed, never pruned
     plan = _run(d, "plan", "-c", default, "--prune", "delete")
     assert {c["name"]: c["op"] for c in plan["changes"]} == {"old": "delete"}
+
+
+# ------------------------------------------------------------------------------------ compile-then-image
+# echo-buildtime as the chapter uses it (github.com/prj4devops/echo-buildtime; the book's copy is
+# sysnet4admin/_Book_k8sInfra ch5/5.3.1): Spring Boot 2.2 for Java 1.8, the jar built by `mvn package`,
+# copied by the Dockerfile, the app on 18080.
+ECHO_POM = """<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+    <modelVersion>4.0.0</modelVersion>
+    <parent>
+        <groupId>org.springframework.boot</groupId>
+        <artifactId>spring-boot-starter-parent</artifactId>
+        <version>2.2.7.RELEASE</version>
+        <relativePath/>
+    </parent>
+    <groupId>com.example</groupId>
+    <artifactId>demo</artifactId>
+    <version>0.0.1-SNAPSHOT</version>
+    <properties>
+        <java.version>1.8</java.version>
+    </properties>
+</project>
+"""
+ECHO_DOCKERFILE = """FROM openjdk:8
+LABEL description="Sample Java Application"
+COPY ./target/demo-0.0.1-SNAPSHOT.jar /tmp/demo.jar
+WORKDIR /tmp
+EXPOSE 18080
+ENTRYPOINT [ "java", "-jar", "demo.jar" ]
+"""
+ECHO_FILES = {
+    "pom.xml": ECHO_POM,
+    "Dockerfile": ECHO_DOCKERFILE,
+    "src/main/java/com/prj4devops/Prj4DevOpsApplication.java": "package com.prj4devops;\npublic class Prj4DevOpsApplication {}\n",
+    "src/main/resources/application.properties": "server.port=18080\nbuild.timestamp=@timestamp@\n",
+}
+
+
+def _echo_repo(tmp_path, files=ECHO_FILES, branch="master"):
+    from tests.test_discover_git import make_repo
+
+    return make_repo(tmp_path, "echo-buildtime", files, branch=branch)
+
+
+def test_discovery_reads_the_dockerfile_and_matches_the_sample_lab(tmp_path):
+    from jenkins_kit.discover import discover_one
+
+    r = discover_one(str(_echo_repo(tmp_path)))
+    assert r.error is None, r.error
+    e = r.entry
+    assert e["branch"] == "master" and "dockerfile" not in e and "context" not in e  # Dockerfile at the root
+    assert e["artifacts"] == ["target/demo-0.0.1-SNAPSHOT.jar"]  # COPY source git does not have
+    assert e["job"] == {"template": "maven", "tool_image": "maven:3.9-eclipse-temurin-8"}  # java.version 1.8
+    assert e["deploy"] == {"generate": {"replicas": 1, "container_port": 18080}}  # EXPOSE 18080
+
+    # the sample lab's job is the one discovery derives for the real repository
+    sample = next(x for x in sample_config().repositories if x.name == "echo-buildtime")
+    assert sample.git == "https://github.com/prj4devops/echo-buildtime.git" and sample.branch == e["branch"]
+    assert (sample.dockerfile, sample.context) == ("Dockerfile", ".")
+    assert list(sample.artifacts) == e["artifacts"]
+    assert (sample.job.template, sample.job.tool_image) == ("maven", e["job"]["tool_image"])
+    assert sample.deploy.generate is not None and sample.deploy.generate.container_port == 18080
+
+
+def test_discovery_falls_back_to_spring_server_port_and_reads_subfolder_builds(tmp_path):
+    from jenkins_kit.discover import discover_one, parse_dockerfile
+
+    files = {f"app/{k}": v.replace("EXPOSE 18080\n", "") for k, v in ECHO_FILES.items()}
+    files["app/Dockerfile"] = ("# syntax=docker/dockerfile:1\nFROM maven:3 AS build\nCOPY --chown=1000 \\\n  pom.xml src/ ./\n"
+                               "FROM openjdk:8\nCOPY --from=build /x /y\nCOPY [\"target/*.jar\", \"/app/\"]\n")
+    r = discover_one(str(_echo_repo(tmp_path, files, branch="main")))
+    assert r.error is None, r.error
+    e = r.entry
+    assert (e["dockerfile"], e["context"]) == ("app/Dockerfile", "app")
+    assert e["artifacts"] == ["target/*.jar"]  # pom.xml and src/ are in git; --from is another stage
+    assert e["job"]["template"] == "maven"  # pom.xml in the build context
+    assert e["deploy"]["generate"]["container_port"] == 18080
+    assert any("server.port" in n for n in r.notes)
+    assert parse_dockerfile("expose 80/tcp 443\nADD https://e.com/x.tgz /x\nADD a.tgz /\n").expose == [80, 443]
+    assert parse_dockerfile("ADD https://e.com/x.tgz /x\nADD a.tgz /\n").copies == ["a.tgz"]
+
+
+def _sh_steps(jenkinsfile: str, stage: str) -> list[tuple[dict[str, str], str]]:
+    """(withEnv variables, script) for every sh step of a stage, as the Groovy parser reads them."""
+    import json
+    import os
+    import re
+    import subprocess
+
+    from tests.helpers import java_home
+    from tests.pipeline_ast import pipeline_calls
+
+    lists = re.findall(r"withEnv\((\[.*\])\) \{$", jenkinsfile, re.M)
+    script = "import groovy.json.JsonOutput\nprintln(JsonOutput.toJson([" + ", ".join(lists) + "]))\n"
+    out = subprocess.run(["groovy", "-e", script], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, JAVA_HOME=java_home() or ""))
+    assert out.returncode == 0, out.stderr
+    envs = [dict(x.split("=", 1) for x in lst) for lst in json.loads(out.stdout)]
+    calls = pipeline_calls({"j": jenkinsfile})["j"]["calls"]
+    stages = next(c for c in calls[0]["body"] if c["name"] == "stages")["body"]
+    body = next(s for s in stages if s["args"] == [stage])
+    found: list[tuple[dict[str, str], str]] = []
+    env_iter = iter(envs)  # withEnv lists in file order, consumed as the walk meets them
+
+    def walk(nodes, env):
+        for n in nodes:
+            if n["name"] == "withEnv":
+                walk(n["body"], next(env_iter))
+            elif n["name"] == "sh":
+                found.append((env, n["args"][0]))
+            else:
+                walk(n["body"], env)
+
+    # skip the withEnv lists of stages before this one
+    for s in stages[: stages.index(body)]:
+        walk(s["body"], {})
+    found.clear()
+    walk(body["body"], {})
+    return found
+
+
+def test_sample_job_compiles_in_the_image_build_pod_and_checks_the_artefact(tmp_path):
+    """The sample's Jenkinsfile: one pod (the lab template + the maven tool container), the build in the
+    context before the image build; its own shell steps run in a checkout of the repository."""
+    import os
+    import shutil
+    import subprocess
+
+    from jenkins_kit.render.jobs import render_jobs
+    from tests.pipeline_ast import pipeline_calls
+    from tests.pipeline_gate import check_pipeline
+    from tests.test_discover_git import git
+
+    if shutil.which("groovy") is None:
+        pytest.skip("groovy is not installed")
+    jf = next(j.jenkinsfile for j in render_jobs(sample_config()) if j.repository == "echo-buildtime")
+    calls = pipeline_calls({"j": jf})["j"]["calls"]
+    assert check_pipeline(calls) == []
+    pipeline = calls[0]
+    agent = next(c for c in pipeline["body"] if c["name"] == "agent")["body"][0]
+    params = {p["name"]: p["args"][0] for p in agent["body"]}
+    assert agent["name"] == "kubernetes" and params["inheritFrom"] == "jenkins-kit-agent"
+    pod = yaml.safe_load(params["yaml"])
+    tool = pod["spec"]["containers"][0]
+    assert tool["name"] == "tool" and tool["image"] == "maven:3.9-eclipse-temurin-8"
+    stages = [s["args"][0] for s in next(c for c in pipeline["body"] if c["name"] == "stages")["body"]]
+    assert stages.index("Compile and test") < stages.index("Build and push image")
+    assert not any(c["name"] == "agent" for s in next(c for c in pipeline["body"] if c["name"] == "stages")["body"]
+                   for c in s["body"])  # no stage-level agent: every stage in the same pod
+
+    steps = _sh_steps(jf, "Compile and test")
+    assert len(steps) == 2
+    (build_env, build_sh), (check_env, check_sh) = steps
+    assert build_env["KIT_BUILD_COMMAND"] == "mvn -B -ntp package"
+    # Run them in a checkout. `mvn` is a stand-in that writes what maven's package phase would (the jar
+    # named after artifactId-version): the point is our steps: the directory, the command, the check.
+    work = tmp_path / "ws"
+    git(tmp_path, "clone", "-q", str(_echo_repo(tmp_path)), str(work))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "mvn").write_text('#!/bin/sh\n[ -f pom.xml ] || exit 1\nmkdir -p target && : > target/demo-0.0.1-SNAPSHOT.jar\n')
+    (bin_dir / "mvn").chmod(0o755)
+
+    def run(script, env):
+        return subprocess.run(["sh", "-xe", "-c", script], cwd=work, capture_output=True, text=True, timeout=60,
+                              env={"PATH": f"{bin_dir}:{os.environ['PATH']}", **env})
+
+    missing = run(check_sh, check_env)
+    assert missing.returncode != 0 and "did not produce target/demo-0.0.1-SNAPSHOT.jar" in missing.stderr
+    assert run(build_sh, build_env).returncode == 0
+    assert (work / "target" / "demo-0.0.1-SNAPSHOT.jar").exists()
+    assert run(check_sh, check_env).returncode == 0
+    # and what the Dockerfile copies is what was built
+    from jenkins_kit.discover import parse_dockerfile
+
+    copies = parse_dockerfile((work / "Dockerfile").read_text()).copies
+    assert all((work / c).exists() for c in copies)
