@@ -71,6 +71,10 @@ def _matrix() -> list[tuple[str, LabConfig]]:
                 "deploy": {"manifests": "k8s"} if i % 2 else {"generate": {"replicas": i, "service_type": "ClusterIP"}},
                 "job": job,
             })
+        for r, deploy in ((repos[1], repos[1]["deploy"]), (repos[2], repos[2]["deploy"])):
+            deploy["environments"] = [{"name": "dev"}, {"name": "qa", "gate": "parameter"},
+                                      {"name": "prod", "namespace": "production", "gate": "input"}]
+            r["artifacts"] = ["target/*.jar"]
         repos.append({"name": "scm", "git": "https://git.lab/scm.git", "job": {"jenkinsfile": "scm"}})
         repos.append({"name": "mb", "git": "https://git.lab/mb.git", "job": {"type": "multibranch", "folder": "team"}})
         data = {"nfs": {"server": "192.168.1.10", "path": "/nfs_shared/jenkins"}, "registry": reg,

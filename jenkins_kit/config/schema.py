@@ -337,6 +337,9 @@ class RegistryCredentials(_Model):
     password: SecretRef
     secret_name: DnsSubdomain = "registry-credentials"
     credentials_id: JenkinsName = "registry"
+    # kubernetes.io/dockerconfigjson Secret `up` writes into every deploy namespace; generated Deployments
+    # name it in imagePullSecrets so the nodes can pull what the pipeline pushed.
+    pull_secret_name: DnsSubdomain = "registry-pull"
 
 
 class Registry(_Model):
@@ -396,6 +399,24 @@ class GeneratedDeploy(_Model):
     service_type: Literal["LoadBalancer", "NodePort", "ClusterIP"] = "LoadBalancer"
 
 
+class Environment(_Model):
+    """One stage of a promotion chain (dev -> qa -> prod): the same image deployed to its namespace."""
+
+    name: DnsLabel
+    namespace: DnsLabel | None = None  # default: the name
+    # What must happen before deploying here: nothing, a person approving the paused build (stage `input`),
+    # or a job parameter DEPLOY_TO_<NAME> ticked when the build was started (stage `when`).
+    gate: Literal["none", "input", "parameter"] = "none"
+
+    @property
+    def target_namespace(self) -> str:
+        return self.namespace or self.name
+
+    @property
+    def parameter(self) -> str:
+        return "DEPLOY_TO_" + self.name.upper().replace("-", "_")
+
+
 class Deploy(_Model):
     """Either the repository's own manifests (`manifests: path`) or a generated Deployment + Service."""
 
@@ -403,6 +424,21 @@ class Deploy(_Model):
     generate: GeneratedDeploy | None = None
     # The Deployment the pipeline points at the new image and waits for (default: the repository name).
     deployment: DnsSubdomain | None = None
+    # Deploy to several namespaces in order (default: agents.deploy_namespace only).
+    environments: list[Environment] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _envs(self) -> "Deploy":
+        names: dict[str, int] = {}
+        spaces: dict[str, int] = {}
+        for i, e in enumerate(self.environments):
+            if e.name in names:
+                raise located(("environments", i, "name"), f"{e.name!r} repeats environments[{names[e.name]}].name")
+            if e.target_namespace in spaces:
+                raise located(("environments", i, "namespace"),
+                              f"namespace {e.target_namespace!r} repeats environments[{spaces[e.target_namespace]}]'s")
+            names[e.name], spaces[e.target_namespace] = i, i
+        return self
 
     @model_validator(mode="after")
     def _one(self) -> "Deploy":

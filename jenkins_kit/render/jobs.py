@@ -183,6 +183,17 @@ class _Renderer:
         opts["type"] = kind
         opts["jenkinsfile"] = mode
         opts["script_path"] = job.script_path or DEFAULT_SCRIPT_PATH
+        if kind == "pipeline" and mode == "generated":
+            taken = {p["name"] for p in opts.get("parameters") or []}
+            for e in repo.deploy.environments:
+                if e.gate != "parameter":
+                    continue
+                if e.parameter in taken:
+                    raise InvalidValue(f"repositories[{i}].job.parameters", e.parameter,
+                                       f"is the gate parameter of environment {e.name!r}", "rename the job parameter")
+                opts["parameters"] = [*(opts.get("parameters") or []), {
+                    "name": e.parameter, "type": "boolean", "default": False, "choices": None,
+                    "description": f"Deploy to {e.name} (namespace {e.target_namespace}) after the earlier environments"}]
         user_desc = job.description if job.description is not None else repo.description
         for field, value in (("description", user_desc),):
             if value and _MARKER_ANY.search(value):
@@ -222,29 +233,45 @@ class _Renderer:
             "artifacts": list(repo.artifacts),
         }
         d = repo.deploy
-        deploy: dict[str, object] = {
-            "namespace": cfg.agents.deploy_namespace,
-            "deployment": d.deployment or repo.name,
-            "manifests": None,
-            "manifest_head": None,
-            "manifest_tail": None,
-        }
-        if d.manifests is not None:
-            deploy["manifests"] = _norm_rel(d.manifests, "manifests", f"{where}.deploy.manifests")
-        else:
-            gen = d.generate or GeneratedDeploy()
-            manifest = self.template("deploy.yaml.j2").render(
-                name=deploy["deployment"], namespace=cfg.agents.deploy_namespace, image=image, gen=gen
-            )
-            head, sep, tail = manifest.partition("@@BUILD_NUMBER@@")
-            if not sep:
-                raise InvalidValue("jobs.templates", "deploy.yaml.j2", "must contain @@BUILD_NUMBER@@ in the image tag", None)
-            deploy["manifest_head"], deploy["manifest_tail"] = head, tail
+        deployment = d.deployment or repo.name
+        manifests = _norm_rel(d.manifests, "manifests", f"{where}.deploy.manifests") if d.manifests is not None else None
+        pull_secret = cfg.registry.credentials.pull_secret_name if cfg.registry.credentials else None
+        targets: list[tuple[str | None, str, str]] = [(e.name, e.target_namespace, e.gate) for e in d.environments]
+        if not targets:  # one implicit environment: agents.deploy_namespace, with the historical stage names
+            targets = [(None, cfg.agents.deploy_namespace, "none")]
+        envs: list[dict[str, object]] = []
+        for name, ns, gate in targets:
+            env: dict[str, object] = {
+                "name": name,
+                "namespace": ns,
+                "deployment": deployment,
+                "manifests": manifests,
+                "manifest_head": None,
+                "manifest_tail": None,
+                "gate": gate,
+                "parameter": "DEPLOY_TO_" + name.upper().replace("-", "_") if name else None,
+                "deploy_stage": f"Deploy to {name}" if name else "Deploy",
+                "rollout_stage": f"Rollout {name}" if name else "Rollout",
+                "file": f"jenkins-kit-deploy-{name}.yaml" if name else "jenkins-kit-deploy.yaml",
+                "approve": f"Deploy {repo.name} to {name} (namespace {ns})?" if name else "",
+            }
+            if manifests is None:
+                gen = d.generate or GeneratedDeploy()
+                manifest = self.template("deploy.yaml.j2").render(
+                    name=deployment, namespace=ns, image=image, gen=gen, pull_secret=pull_secret
+                )
+                head, sep, tail = manifest.partition("@@BUILD_NUMBER@@")
+                if not sep:
+                    raise InvalidValue("jobs.templates", "deploy.yaml.j2", "must contain @@BUILD_NUMBER@@ in the image tag", None)
+                env["manifest_head"], env["manifest_tail"] = head, tail
+            envs.append(env)
+        deploy = envs[0]  # templates written for a single environment keep working
         template = job.template or DEFAULT_TEMPLATE
         tname = "Jenkinsfile.j2" if template == DEFAULT_TEMPLATE else f"{template}.Jenkinsfile.j2"
         tool = {"image": job.tool_image, "command": job.build_command}
         return self.template(tname).render(
-            repo=repo, job=job, build=build, deploy=deploy, agent_label=cfg.agents.label, registry=cfg.registry.address, tool=tool
+            repo=repo, job=job, build=build, deploy=deploy, envs=envs, agent_label=cfg.agents.label,
+            registry=cfg.registry.address, tool=tool
         )
 
 
