@@ -235,15 +235,15 @@ def _sh_steps(jenkinsfile: str, stage: str) -> list[tuple[dict[str, str], str]]:
     def walk(nodes, env):
         for n in nodes:
             if n["name"] == "withEnv":
-                walk(n["body"], next(env_iter))
+                walk(n.get("body", []), next(env_iter))
             elif n["name"] == "sh":
                 found.append((env, n["args"][0]))
             else:
-                walk(n["body"], env)
+                walk(n.get("body", []), env)
 
     # skip the withEnv lists of stages before this one
     for s in stages[: stages.index(body)]:
-        walk(s["body"], {})
+        walk(s.get("body", []), {})
     found.clear()
     walk(body["body"], {})
     return found
