@@ -89,6 +89,20 @@ def test_permission_denied_names_the_permission(jenkins_target: Target) -> None:
     with pytest.raises(jerr.PermissionDeniedError) as e2:
         c.post("scriptText", data={"script": "println 1"})
     assert "Administer" in (e2.value.required_permission or "")
+    # Queue.doCancelItem without Item/Cancel: HttpResponses.error(422, ...) -> Oops page, no message
+    # [core Queue.java doCancelItem]; jenkins-kit names the item and the permission
+    d.add_user("reader2", token="reader2-token-0123456789", role="reader")
+    admin = JenkinsClient(JenkinsSettings.resolve(env={"JENKINS_URL": d.url, "JENKINS_USER_ID": d.user,
+                                                       "JENKINS_API_TOKEN": d.token}, **FAST))
+    admin.post_xml("createItem", "<flow-definition/>", params={"name": "q422"})
+    loc = admin.post("job/q422/build", params={"delay": "600sec"}).headers["Location"]
+    qid = loc.rstrip("/").rsplit("/", 1)[1]
+    ro = JenkinsClient(JenkinsSettings.resolve(env={"JENKINS_URL": d.url, "JENKINS_USER_ID": "reader2",
+                                                    "JENKINS_API_TOKEN": "reader2-token-0123456789"}, **FAST))
+    with pytest.raises(jerr.PermissionDeniedError) as e3:
+        ro.post("queue/cancelItem", params={"id": qid})
+    assert e3.value.status == 422 and f"queue item {qid} is not cancellable" in e3.value.message
+    assert e3.value.required_permission == "hudson.model.Item.Cancel"
 
 
 # ---------------------------------------------------------------- crumbs

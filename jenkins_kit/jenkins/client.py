@@ -35,7 +35,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 import requests
 import requests.adapters
@@ -174,6 +174,11 @@ def _api_json_path(path: str) -> str:
     else:
         out = base + "/api/json"
     return out + (sep + query if sep else "")
+
+
+def _query_param(url: str, name: str) -> str | None:
+    vals = parse_qs(urlsplit(url).query).get(name)
+    return vals[0] if vals else None
 
 
 class JenkinsClient:
@@ -593,7 +598,7 @@ class JenkinsClient:
             return self._scrub(PermissionDeniedError(text, hint, required_permission=perm, authenticated_as=who,
                                                      may_have_been_applied=False, **kw))
         if status == 404:
-            missing, text, hint = self._describe_missing(url, method, msg)
+            missing, text, hint = self._describe_missing(resp.url or url, method, msg)
             return self._scrub(NotFoundError(f"{where}: 404 {text}", hint, missing=missing, may_have_been_applied=possibly_applied and method != "GET", **kw))
         cls = error_class_for(status)
         if status == 400:
@@ -604,6 +609,15 @@ class JenkinsClient:
                                    "this endpoint needs another HTTP method", may_have_been_applied=False, **kw))
         if status == 409:
             return self._scrub(cls(f"{where}: 409 {msg or 'Conflict'}", may_have_been_applied=False, **kw))
+        if status == 422 and self.rel_path(url).split("?", 1)[0].strip("/") == "queue/cancelItem":
+            # Queue.doCancelItem: the item exists but the user lacks Item/Cancel on its job (the
+            # message "Item for id (N) is not cancellable" is only in the Jenkins log)
+            qid = _query_param(resp.url or url, "id")
+            return self._scrub(PermissionDeniedError(
+                f"{where}: 422 queue item {qid} is not cancellable by user {s.user!r}",
+                f"grant Job/Cancel on the job to {s.user!r}, or use an administrator's API token",
+                required_permission="hudson.model.Item.Cancel", authenticated_as=s.user,
+                may_have_been_applied=False, **kw))
         if status == 503:
             waited = ""
             return self._scrub(UnavailableError(
@@ -637,7 +651,10 @@ class JenkinsClient:
         rel = self.rel_path(url).split("?", 1)[0]
         parts = [p for p in rel.split("/") if p]
         if parts == ["queue", "cancelItem"]:
-            return ("queue item", msg or "queue item not found",
+            # Queue.doCancelItem's "Provided id (N) not found" only reaches the Jenkins log: the
+            # reply is the Oops page (HttpResponses.error + Jenkins' ErrorCustomizer)
+            qid = _query_param(url, "id")
+            return (f"queue item {qid}" if qid else "queue item", f"queue item {qid or ''} not found".replace("  ", " "),
                     "the item is unknown, or expired (Jenkins forgets a queue item 5 minutes after it leaves the queue)")
         if len(parts) >= 3 and parts[0] == "queue" and parts[1] == "item":
             return (f"queue item {parts[2]}", f"queue item {parts[2]} does not exist",

@@ -1,6 +1,8 @@
 """Normalized config.xml for comparing what we want with what Jenkins has.
 
-Jenkins rewrites a job's XML whenever it saves it: `<?xml version='1.1'...?>`, `plugin="name@version"`
+Jenkins never keeps the bytes we POST: createItem and config.xml store the output of an identity
+transform (`XMLUtils.safeTransform`: `<?xml version="1.0" encoding="UTF-8"?>` with no newline, `<x/>`,
+quotes unescaped, comments kept), and it rewrites a job's XML whenever it saves it: `<?xml version='1.1'...?>`, `plugin="name@version"`
 attributes, XStream's indentation, `&quot;`/`&apos;` escapes, `<x></x>` vs `<x/>`. None of that is a
 change. `normalize` removes exactly that noise — XML declaration, `plugin` attributes, attribute order,
 whitespace between elements, the spelling of escapes, empty elements (`<x/>` = `<x></x>` = absent, when

@@ -12,6 +12,7 @@ import time
 
 from .state import FREESTYLE_BUILD, WORKFLOW_RUN, Build, Engine, Item, QItem
 from .tree import Bean
+from .views import view_bean
 from .xmlconf import PLUGINS
 
 
@@ -180,8 +181,14 @@ def queue_item_bean(q: QItem) -> Bean:
     return Bean(f"hudson.model.Queue${kind}", props)
 
 
-def _all_view(url: str) -> Bean:
-    return Bean("hudson.model.AllView", (_p("name", 2, "all"), _p("url", 2, url)))
+def _views(eng: Engine, owner: Item | None) -> list[Bean]:
+    store = eng.view_store
+    return [view_bean(store, v, job_bean) for v in store.views(owner)]
+
+
+def _primary_view(eng: Engine, owner: Item | None) -> Bean:
+    store = eng.view_store
+    return view_bean(store, store.primary(owner), job_bean)
 
 
 def job_bean(job: Item) -> Bean:
@@ -265,26 +272,13 @@ def folder_bean(f: Item) -> Bean:
         _p("url", 2, lambda: f.url),
         _p("healthReport", 1, []),
         _p("jobs", 1, lambda: [job_bean(c) for c in f.children.sorted()]),
-        _p("primaryView", 1, lambda: _all_view(f.url)),
-        _p("views", 1, lambda: [_all_view(f.url)]),
+        _p("primaryView", 1, lambda: _primary_view(f.engine, f)),
+        _p("views", 1, lambda: _views(f.engine, f)),
     ]
     if f.kind == "multibranch":
         props += [_p("buildable", 1, lambda: not f.disabled),
                   _p("disabled", 1, lambda: f.disabled)]
     return Bean(f.java_class, props)
-
-
-def all_view_bean(eng: Engine, owner: Item | None) -> Bean:
-    """``/view/all/api/json`` (hudson.model.AllView: description, jobs, name, property, url)."""
-    group = eng.root if owner is None else owner.children
-    url = eng.root_url if owner is None else owner.url
-    return Bean("hudson.model.AllView", (
-        _p("description", 1, None),
-        _p("jobs", 1, lambda: [job_bean(c) for c in group.sorted()]),
-        _p("name", 1, "all"),
-        _p("property", 1, []),
-        _p("url", 1, url),
-    ))
 
 
 def root_bean(eng: Engine, num_executors: int, use_crumbs: bool = True) -> Bean:
@@ -298,7 +292,7 @@ def root_bean(eng: Engine, num_executors: int, use_crumbs: bool = True) -> Bean:
         _p("description", 1, None),
         _p("jobs", 1, lambda: [job_bean(c) for c in eng.root.sorted()]),
         _p("overallLoad", 1, {}),
-        _p("primaryView", 1, _all_view(url)),
+        _p("primaryView", 1, lambda: _primary_view(eng, None)),
         _p("quietDownReason", 1, eng.quiet_down_reason),
         _p("quietingDown", 1, eng.quieting_down),
         _p("slaveAgentPort", 1, 50000),
@@ -306,7 +300,7 @@ def root_bean(eng: Engine, num_executors: int, use_crumbs: bool = True) -> Bean:
         _p("url", 1, url),
         _p("useCrumbs", 1, use_crumbs),
         _p("useSecurity", 1, True),
-        _p("views", 1, [_all_view(url)]),
+        _p("views", 1, lambda: _views(eng, None)),
     ))
 
 
@@ -317,23 +311,35 @@ def queue_bean(eng: Engine) -> Bean:
     ))
 
 
+EXECUTOR = "hudson.model.Executor"
+
+
+def executor_beans(eng: Engine, root: bool = False) -> list[Bean]:
+    """``Computer.getExecutors()``.  Builds are shown on oneOffExecutors (WorkflowRun uses a
+    flyweight executor, spec §4.3); the numbered executors only carry the simulated capacity.
+    In a list their ``_class`` is not written (ExportConfig's ClassAttributeBehaviour.IF_NEEDED:
+    the element type is Executor); as the root of ``executors/N/api/json`` it is
+    [core hudson/model/Executor.java @Exported getNumber/isIdle/getProgress/isLikelyStuck,
+    getCurrentExecutableForApi]."""
+    return [Bean(EXECUTOR if root else None, (
+        _p("currentExecutable", 1, None), _p("idle", 1, True), _p("likelyStuck", 1, False),
+        _p("number", 1, i), _p("progress", 1, -1))) for i in range(eng.executors)]
+
+
+def one_off_beans(eng: Engine, root: bool = False) -> list[Bean]:
+    return [Bean("hudson.model.OneOffExecutor" if root else None, (
+        _p("currentExecutable", 1, (lambda b=b: run_bean(b))), _p("idle", 1, False),
+        _p("likelyStuck", 1, False), _p("number", 1, -1),
+        _p("progress", 1, (lambda b=b: _progress(b)))))
+        for b in list(eng.running.values())]
+
+
 def computer_bean(eng: Engine) -> Bean:
     def executors():
-        out = []
-        for i in range(eng.executors):
-            # Builds are shown on oneOffExecutors (WorkflowRun uses a flyweight executor, spec
-            # §4.3); the numbered executors only carry the simulated capacity.
-            out.append(Bean(None, (
-                _p("currentExecutable", 1, None), _p("idle", 1, True), _p("likelyStuck", 1, False),
-                _p("number", 1, i), _p("progress", 1, -1))))
-        return out
+        return executor_beans(eng)
 
     def one_off():
-        return [Bean(None, (
-            _p("currentExecutable", 1, (lambda b=b: run_bean(b))), _p("idle", 1, False),
-            _p("likelyStuck", 1, False), _p("number", 1, -1),
-            _p("progress", 1, (lambda b=b: _progress(b)))))
-            for b in list(eng.running.values())]
+        return one_off_beans(eng)
 
     return Bean("hudson.model.Hudson$MasterComputer", (
         _p("actions", 1, []),
@@ -401,13 +407,18 @@ def whoami_bean(name: str) -> Bean:
         _p("name", 1, name)))
 
 
-def user_bean(name: str, root_url: str) -> Bean:
+def user_bean(name: str, root_url: str, admin: bool = True) -> Bean:
+    """hudson.model.User: ``id`` and ``description`` (visibility 1), ``absoluteUrl`` and
+    ``fullName`` (999), ``property`` inline, all properties only for Overall/Administer; the URL
+    is ``user/`` + the id strategy's key (lower case) [core hudson/model/User.java]."""
+    from .state import raw_encode
+    props = [Bean("jenkins.security.ApiTokenProperty", ()), Bean("hudson.model.MyViewsProperty", ()),
+             Bean("hudson.tasks.Mailer$UserProperty", (_p("address", 1, None),))]
     return Bean("hudson.model.User", (
-        _p("absoluteUrl", 1, f"{root_url}user/{name}"), _p("description", 1, None),
-        _p("fullName", 1, name), _p("id", 1, name),
-        _p("property", 1, [Bean("jenkins.security.ApiTokenProperty", ()),
-                           Bean("hudson.model.MyViewsProperty", ()),
-                           Bean("hudson.tasks.Mailer$UserProperty", (_p("address", 1, None),))])))
+        _p("absoluteUrl", 999, f"{root_url}user/{raw_encode(name.lower())}"),
+        _p("description", 1, None),
+        _p("fullName", 999, name), _p("id", 1, name),
+        _p("property", 1, props if admin else props[2:], True)))
 
 
 def crumb_bean(crumb: str) -> Bean:

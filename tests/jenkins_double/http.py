@@ -281,6 +281,9 @@ class Pages:
             # the Generic* -> GenericWrite -> Administer links are from core Permission.java,
             # Unverified]
             "hudson.model.Item.Create": [_GC, _GW, _ADM],
+            # RelocationAction.RELOCATE: Permission(Item.PERMISSIONS, "Move", ..., Permission.CREATE)
+            # [cloudbees-folder relocate/RelocationAction.java]
+            "hudson.model.Item.Move": [_GC, _GW, _ADM],
             "hudson.model.Item.Build": [_GU, _GW, _ADM],
             "hudson.model.Item.Cancel": ["hudson.model.Item.Build", _GU, _GW, _ADM],
             "hudson.model.Item.Configure": [_GCF, _GU, _GW, _ADM],

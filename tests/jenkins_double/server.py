@@ -30,8 +30,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing_extensions import Self
 
 from . import beans, xmlconf
+from . import views as views_mod
 from .http import HTML_CT, JSON_CT, TEXT_CT, Pages, Request, Response
-from .state import RESULTS, Behaviour, Build, Engine, Item, ParamValue
+from .state import RESULTS, Behaviour, Build, Engine, Item, ParamValue, raw_encode
 from .tree import (
     ByDepth,
     TreeSyntaxError,
@@ -77,6 +78,43 @@ def _eq(a: str, b: str) -> bool:
 
 def strip_notes(raw: bytes) -> bytes:
     return _NOTE_RE.sub(b"", raw)
+
+
+def _util_escape(text: str) -> str:
+    """hudson.Util.escape: LF -> <br>, < > & " ' escaped, runs of spaces as &nbsp; but the last."""
+    out = []
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            out.append("<br>")
+        elif ch == " ":
+            out.append("&nbsp;" if text[i + 1:i + 2] == " " else " ")
+        else:
+            out.append({"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#039;"}.get(ch, ch))
+    return "".join(out)
+
+
+def _dom4j_el(el) -> str:
+    """dom4j XMLWriter (default OutputFormat): attributes in double quotes, ``<x/>`` when empty,
+    text escaping of ``& < >`` [dom4j XMLWriter.escapeElementEntities/escapeAttributeEntities]."""
+    attrs = "".join(f' {k}="{v.replace("&", "&amp;").replace("<", "&lt;").replace(chr(34), "&quot;")}"'
+                    for k, v in el.attrib.items())
+    inner = (el.text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    inner += "".join(_dom4j_el(c) for c in el)
+    return f"<{el.tag}{attrs}>{inner}</{el.tag}>" if inner else f"<{el.tag}{attrs}/>"
+
+
+def _dom4j(wrapper: str, found: list) -> str:
+    return _dom4j_el(_Wrapped(wrapper, found))
+
+
+class _Wrapped:
+    """A wrapper element for :func:`_dom4j_el` (duck-typed like an ElementTree element)."""
+
+    def __init__(self, tag: str, children: list):
+        self.tag, self.attrib, self.text, self._children = tag, {}, None, children
+
+    def __iter__(self):
+        return iter(self._children)
 
 
 class _Auth:
@@ -626,6 +664,17 @@ class Router:
             return None
         return self.P.access_denied(self.auth.user, permission)
 
+    def directory(self) -> Response | None:
+        """stapler DirectoryishDispatcher, the first dispatcher of every MetaClass: a URL that
+        ends at an object (item, run, queue item, view, computer, user, ...) without a trailing
+        '/' is answered, whatever the method, with a redirect to the same path plus '/' (query
+        string kept) [stapler DirectoryishDispatcher.java; MetaClass.buildDispatchers]."""
+        req = self.req
+        if req.trailing_slash:
+            return None
+        qs = req.raw_path.partition("?")[2]
+        return self.P.redirect(req, req.path + "/" + ("?" + qs if qs else ""))
+
     def post_only(self) -> Response | None:
         return None if self.req.method == "POST" else self.P.require_post(self.req)
 
@@ -650,15 +699,23 @@ class Router:
         if fmt == "json":
             return P.json(to_json_bytes(data, pretty))
         if fmt == "python":
-            return P.json(to_python_bytes(data), ct="text/x-python;charset=utf-8")
+            # Flavor.PYTHON [stapler export/Flavor.java]
+            return P.json(to_python_bytes(data, pretty), ct="text/x-python;charset=UTF-8")
         xpath = req.qparam("xpath")
-        if xpath:
-            return self._xpath(data, xpath, req.qparam("wrapper"), allow_primitive_xpath)
-        return P.json(to_xml_bytes(data, req.qparam("wrapper")), ct="application/xml;charset=utf-8")
+        if xpath is None:
+            # Api.doXml: no xpath (and no exclude) -> serveExposedBean, `wrapper` is ignored
+            # [core hudson/model/Api.java doXml]
+            return P.json(to_xml_bytes(data), ct="application/xml;charset=UTF-8")
+        return self._xpath(data, xpath, req.qparam("wrapper"), allow_primitive_xpath)
 
     def _xpath(self, data: dict, xpath: str, wrapper: str | None, allow_primitive: bool) -> Response:
-        """A small XPath subset: ``concat(//a,"x",//b)``, ``//name``, ``/root/child`` (§0.2)."""
+        """Api.doXml with ``xpath=`` [core hudson/model/Api.java]: the document is re-read with
+        dom4j and written with dom4j's XMLWriter (no declaration, ``_class="..."``, ``<x/>``).
+        With ``wrapper`` every match (none too) goes under ``<wrapper>``; without it no match is
+        404 and several are 500, both plain text (``Api.NoXPathMatch``/``Api.MultipleMatch``).
+        A small XPath subset only: ``concat(//a,"x",//b)``, ``//name``, ``/root/child``."""
         import xml.etree.ElementTree as ET
+        req, P = self.req, self.P
         doc = ET.fromstring(to_xml_bytes(data))
         m = re.fullmatch(r"concat\((.*)\)", xpath.strip())
         if m:
@@ -671,26 +728,33 @@ class Router:
                     el = doc.find("." + arg if arg.startswith("//") else arg)
                     parts.append(el.text or "" if el is not None else "")
             if not allow_primitive:
-                return self.P.jetty_error(403, "primitive XPath result sets forbidden; implement "
-                                          "jenkins.security.SecureRequester", self.req.path)
-            return self.P.json("".join(parts).encode("utf-8"), ct="text/plain;charset=utf-8")
+                return P.jetty_error(403, "primitive XPath result sets forbidden; implement "
+                                     "jenkins.security.SecureRequester", req.path)
+            return P.json("".join(parts).encode("utf-8"), ct="text/plain;charset=UTF-8")
         path = xpath.strip()
         if path.startswith("//"):
-            found = doc.findall("." + path)
+            found = ([doc] if doc.tag == path[2:] else []) + doc.findall("." + path)
         else:
             parts = [p for p in path.split("/") if p]
             if not parts or parts[0] != doc.tag:
                 found = []
             else:
                 found = [doc] if len(parts) == 1 else doc.findall("/".join(parts[1:]))
-        if not found:
-            return self.P.not_found()
-        if len(found) > 1 and not wrapper:
-            return self.P.oops(500)
-        body = "".join(ET.tostring(e, encoding="unicode") for e in found)
-        if wrapper:
-            body = f"<{wrapper}>{body}</{wrapper}>"
-        return self.P.json(body.encode("utf-8"), ct="application/xml;charset=utf-8")
+        if wrapper is not None:
+            if not re.fullmatch(r"[a-zA-Z_][\w\-.]*", wrapper):
+                return Response(400, "The wrapper parameter can only contain alphanumeric characters or "
+                                "dash/dot/underscore. The first character has to be a letter or "
+                                "underscore.".encode(), P.api_headers())
+            body = _dom4j(wrapper, found)
+        elif not found:
+            return Response(404, f"XPath {xpath} didn\u2019t match".encode(), P.api_headers())
+        elif len(found) > 1:
+            return Response(500, (f'XPath "{xpath}" matched {len(found)} nodes. Create XPath that only '
+                                  'matches one, or use the "wrapper" query parameter to wrap them all '
+                                  'under a root element.').encode(), P.api_headers())
+        else:
+            body = _dom4j_el(found[0])
+        return P.json(body.encode("utf-8"), ct="application/xml;charset=UTF-8")
 
     # -- dispatch ---------------------------------------------------------------------------
     def route(self) -> Response:
@@ -707,19 +771,130 @@ class Router:
                 i += 2
                 continue
             if s == "view" and i + 1 < len(segs) and (cur is None or cur.is_group):
-                if segs[i + 1] != "all":  # the only view: the primary AllView "all"
+                # Jenkins/AbstractFolder.getView(name): exact, case-sensitive name
+                # [core ViewGroupMixIn.getView]; jobs resolve below a view (View.getItem)
+                v = self.eng.view_store.get(cur, segs[i + 1])
+                if v is None:
                     return self.P.not_found()
                 i += 2
-                if segs[i:i + 1] == ["api"] and len(segs) == i + 2:
-                    return self.api(lambda c=cur: beans.all_view_bean(self.eng, c), segs[i + 1])
-                continue
+                if segs[i:i + 1] == ["job"]:
+                    continue
+                return self.view(v, segs[i:])
             break
         rest = segs[i:]
+        if cur is not None and not rest:
+            r = self.directory()
+            if r:
+                return r
         if cur is None:
             return self.root(rest)
         if cur.is_group:
             return self.folder(cur, rest)
         return self.job(cur, rest)
+
+    # -- views ------------------------------------------------------------------------------
+    def create_view(self, owner: Item | None) -> Response:
+        """Jenkins.doCreateView / AbstractFolder.doCreateView -> View.create [core
+        hudson/model/View.java create]: an XML body without ``mode`` -> 200 empty; a form with
+        ``mode`` (a view class, or ``copy`` + ``from``) -> 302 to the new view's ``configure``."""
+        req, P, store = self.req, self.P, self.eng.view_store
+        if req.method != "POST":
+            return P.require_post(req)  # @RequirePOST on doCreateView
+        r = self.need("hudson.model.View.Create")
+        if r:
+            return r
+        ct = req.content_type
+        mode = req.param("mode")
+        if ct is None and mode != "copy":
+            return P.failure("No Content-Type header set")
+        is_xml = (ct or "").lower().startswith(("application/xml", "text/xml"))
+        name = req.param("name")
+        try:
+            xmlconf.check_good_name(name)
+        except xmlconf.BadName as e:
+            return P.failure(str(e))
+        if store.get(owner, name) is not None:
+            return P.failure(f'A view already exists with the name "{name}"')
+        if not mode:
+            if not is_xml:
+                return P.failure("No view type is specified")
+            try:
+                v = views_mod.parse_view_xml(owner, req.body, name)
+            except views_mod.ViewError:
+                return P.oops(500)  # IOException("Unable to read")
+            store.add(v)
+            return P.empty(200)
+        if mode == "copy":
+            src_name = req.param("from")
+            src = store.get(owner, src_name) if src_name else None
+            if src is None:
+                return P.failure("Specify which view to copy" if not src_name else f"No such view: {src_name}")
+            import copy as _copy
+            root = _copy.deepcopy(src.root)
+            v = views_mod.View(owner, root)
+            v.name = name
+        elif mode in views_mod.VIEW_CLASSES:
+            v = views_mod.View(owner, views_mod.default_xml(mode, name))
+        else:
+            return P.failure(f"No view type \u2018{mode}\u2019 is known")
+        store.add(v)
+        return P.redirect(req, "/" + v.url_path(store) + "configure")
+
+    def view(self, v, rest: list[str]) -> Response:
+        req, P, store = self.req, self.P, self.eng.view_store
+        m = req.method
+        if not rest:
+            return self.directory() or P.layout(200, v.name, f"<h1>{html.escape(v.name)}</h1>")
+        head = rest[0]
+        if head == "api" and len(rest) == 2:
+            return self.api(lambda: views_mod.view_bean(store, v, beans.job_bean), rest[1])
+        if len(rest) != 1:
+            return P.not_found()
+        if head == "config.xml":
+            # View.doConfigDotXml: GET -> writeXml (XStream2.toXMLUTF8); POST -> updateByXml,
+            # the name and owner are kept, a different view class is an IOException (500)
+            if m == "GET":
+                return Response(200, v.config_xml(), [("Content-Type", "application/xml")])
+            if m == "POST":
+                r = self.need("hudson.model.View.Configure")
+                if r:
+                    return r
+                try:
+                    nv = views_mod.parse_view_xml(v.owner, req.body, v.name)
+                except views_mod.ViewError:
+                    return P.oops(500)
+                if nv.cls != v.cls:
+                    return P.oops(500)
+                v.root = nv.root
+                return P.empty(200)
+            return P.jetty_error(400, None, req.path)
+        if head == "doDelete":
+            # View.doDoDelete (@RequirePOST): ViewGroupMixIn.deleteView refuses the last view
+            r = self.post_only() or self.need("hudson.model.View.Delete")
+            if r:
+                return r
+            if not store.delete(v):
+                return P.oops(500)  # IllegalStateException("Cannot delete last view")
+            return P.redirect(req, "/" + ("" if v.owner is None else v.owner.url_path))
+        if head in ("addJobToView", "removeJobFromView") and v.cls == views_mod.LIST_VIEW:
+            # ListView.doAddJobToView/doRemoveJobFromView (@RequirePOST) -> HttpResponses.ok()
+            r = self.post_only() or self.need("hudson.model.View.Configure")
+            if r:
+                return r
+            name = req.param("name")
+            if name is None:
+                return P.failure("Query parameter 'name' is required")
+            item = self._resolve_relative(v.owner, name)
+            if item is None:
+                return P.failure("Query parameter 'name' does not correspond to a known item"
+                                 if head == "addJobToView" else
+                                 "Query parameter 'name' does not correspond to a known and readable item")
+            names = [n for n in v.job_names() if n.lower() != item.name.lower()]
+            v.set_job_names(names + [item.name] if head == "addJobToView" else names)
+            return P.empty(200)
+        if head == "configure" and m in ("GET", "HEAD"):
+            return P.layout(200, f"{v.name} Config", "<form name='viewConfig'></form>")
+        return P.not_found()
 
     # -- root -------------------------------------------------------------------------------
     def root(self, rest: list[str]) -> Response:
@@ -734,6 +909,8 @@ class Router:
             return self.api(lambda: beans.root_bean(eng, eng.executors, d.crumbs), rest[1])
         if head == "createItem" and len(rest) == 1:
             return self.create_item(None)
+        if head == "createView" and len(rest) == 1:
+            return self.create_view(None)
         if head == "checkJobName" and len(rest) == 1:
             return self.check_job_name(None)
         if head == "crumbIssuer" and not d.crumbs:
@@ -749,15 +926,35 @@ class Router:
             if rest[1:2] == ["api"] and len(rest) == 3:
                 return self.api(lambda: beans.whoami_bean(self.auth.user), rest[2])
             if len(rest) == 1:
-                return P.layout(200, "Who Am I", f"<h1>Who Am I?</h1><p>Name: {html.escape(self.auth.user)}</p>")
+                return self.directory() or P.layout(
+                    200, "Who Am I", f"<h1>Who Am I?</h1><p>Name: {html.escape(self.auth.user)}</p>")
             return P.not_found()
-        if head == "me" and rest[1:2] == ["api"] and len(rest) == 3:
-            return self.api(lambda: beans.user_bean(self.auth.user, eng.root_url), rest[2])
+        if head in ("me", "user"):
+            # /me -> Jenkins.getMe(); /user/<id> -> Jenkins.getUser(id) = User.get(id, false)
+            # unless ALLOW_USER_CREATION_VIA_URL: unknown ids are null -> 404; ids match
+            # case-insensitively (IdStrategy.CASE_INSENSITIVE) [core Jenkins.java getUser/getMe]
+            if head == "me":
+                uid, sub = self.auth.user, rest[1:]
+            else:
+                if len(rest) < 2:
+                    return self.directory() or P.layout(200, "People", "<h1>People</h1>")
+                uid = next((u for u in d.users if u.lower() == rest[1].lower()), None)
+                if uid is None:
+                    return P.not_found()
+                sub = rest[2:]
+            if not sub:
+                return self.directory() or P.layout(200, uid, f"<h1>{html.escape(uid)}</h1>")
+            if sub[0] == "api" and len(sub) == 2:
+                return self.api(lambda: beans.user_bean(uid, eng.root_url, self.auth.admin), sub[1])
+            return P.not_found()
         if head == "queue":
             return self.queue(rest[1:])
         if head == "computer":
             return self.computer(rest[1:])
         if head == "pluginManager":
+            if len(rest) == 1:
+                return self.need("hudson.model.Hudson.SystemRead") or self.directory() or P.layout(
+                    200, "Plugins", "<h1>Plugins</h1>")
             if rest[1:2] == ["api"] and len(rest) == 3:
                 # needs Overall/SystemRead (spec §6.1)
                 return self.need("hudson.model.Hudson.SystemRead") or self.api(beans.plugins_bean, rest[2])
@@ -841,11 +1038,18 @@ class Router:
             return r
         value = self.req.qparam("value") or ""
 
+        # View.doCheckJobName -> FormValidation.respond: text/html;charset=UTF-8 and the three
+        # CSP headers "sandbox; default-src 'none';" (APPLY_CONTENT_SECURITY_POLICY_HEADERS,
+        # default true); error text escaped by Util.escape [core hudson/model/View.java,
+        # hudson/util/FormValidation.java respond/_errorWithMarkup, hudson/Util.java escape]
+        csp = [(h, "sandbox; default-src 'none';")
+               for h in ("Content-Security-Policy", "X-WebKit-CSP", "X-Content-Security-Policy")]
+
         def div(msg):
             if msg is None:
-                return Response(200, b"<div/>", [("Content-Type", HTML_CT)])
-            return Response(200, f'<div class="error">{html.escape(msg)}</div>'.encode(),
-                            [("Content-Type", HTML_CT)])
+                return Response(200, b"<div/>", [("Content-Type", "text/html;charset=UTF-8")] + csp)
+            return Response(200, f'<div class="error">{_util_escape(msg)}</div>'.encode(),
+                            [("Content-Type", "text/html;charset=UTF-8")] + csp)
         if not value:
             return div(None)
         try:
@@ -894,11 +1098,13 @@ class Router:
                 item.hold_off = True  # Job.onCopiedFrom: holdOffBuildUntilSave (spec §3.1)
             return P.redirect(req, "/" + item.url_path + "configure")
         if is_xml:
+            # createProjectFromXML: config.xml = XMLUtils.safeTransform(body) (identity transform)
             try:
-                cfg = xmlconf.parse_config(req.body)
+                stored = xmlconf.identity_transform(req.body)
+                cfg = xmlconf.parse_config(stored)
             except xmlconf.ConfigError:
                 return P.oops(500)
-            eng.create_item(parent, name, req.body, cfg, saved=False)
+            eng.create_item(parent, name, stored, cfg, saved=False)
             return P.empty(200)
         if mode is None:
             return P.failure("No mode given")
@@ -939,13 +1145,16 @@ class Router:
             r = self.item_perm("hudson.model.Item.Configure")
             if r:
                 return r
+            # AbstractItem.updateByXml: XMLUtils.safeTransform(body) is what gets committed
+            # (2.492.3; later cores re-serialize from memory, SECURITY-3744)
             try:
-                cfg = xmlconf.parse_config(req.body)
+                stored = xmlconf.identity_transform(req.body)
+                cfg = xmlconf.parse_config(stored)
             except xmlconf.ConfigError:
                 return P.oops(500)  # "Failed to persist config.xml"; old config stays
             if cfg.java_class != item.java_class:
                 return P.oops(500)  # "Expecting class X but got class Y instead"
-            item.config_bytes = req.body
+            item.config_bytes = stored
             item.apply_config(cfg)
             self.eng.kick()
             return P.empty(200)
@@ -968,6 +1177,8 @@ class Router:
         head = rest[0]
         if head == "api" and len(rest) == 2:
             return self.api(lambda: beans.job_bean(item), rest[1])
+        if rest == ["move", "move"]:
+            return self.move(item)
         if len(rest) != 1:
             return None
         if head == "config.xml":
@@ -1007,6 +1218,48 @@ class Router:
             return self.rename(item)
         return None
 
+    def move(self, item: Item) -> Response:
+        """cloudbees-folder RelocationAction ("move") -> DefaultRelocationUI.doMove (@RequirePOST):
+        ``destination`` must be "/" + the full name of one of StandardHandler.validDestinations
+        (the root unless another item there has the name; Folders (not computed folders) that
+        are not the item, not inside it and hold no item of that name; the current parent).
+        Not found or the current parent -> forwardToPreviousPage (302 to the Referer, else ".");
+        moved -> 302 to the new parent's URL + the item's short URL (Items.move keeps the name
+        and the builds) [cloudbees-folder relocate/DefaultRelocationUI.java doMove,
+        relocate/StandardHandler.java validDestinations/handle; core Items.move]."""
+        req, P, eng = self.req, self.P, self.eng
+        r = self.post_only() or self.item_perm("hudson.model.Item.Move")
+        if r:
+            return r
+        dest_name = req.param("destination")
+        back = P.redirect(req, req.headers.get("Referer") or ".")
+        if item.parent is not None and item.parent.kind != "folder":
+            return P.not_found()  # StandardHandler SKIPs items of computed folders: no action
+        dest: Item | None = None
+        if dest_name == "/":
+            other = eng.root.get(item.name)
+            if other is not None and other is not item:
+                return back
+        else:
+            dest = eng.resolve(dest_name or "") if (dest_name or "").startswith("/") else None
+            if dest is None or dest.kind != "folder" or dest is item:
+                return back
+            anc = dest.parent
+            while anc is not None:
+                if anc is item:
+                    return back
+                anc = anc.parent
+            if dest is not item.parent and dest.children.get(item.name) is not None:
+                return back
+        if dest is item.parent:
+            return back
+        eng.group_of(item.parent).remove(item)
+        eng.view_store.on_moved(item)
+        item.parent = dest
+        eng.group_of(dest).add(item)
+        eng.name_gen += 1
+        return P.redirect(req, "/" + item.url_path)
+
     def rename(self, item: Item) -> Response:
         req, P = self.req, self.P
         new = req.param("newName")
@@ -1025,11 +1278,15 @@ class Router:
             # Messages Job.NoRenameWhileBuilding (core Job.java doConfirmRename check)
             return P.failure("Unable to rename a job while it is building.")
         grp.remove(item)
+        old = item.name
         item.name = new
         grp.add(item)
+        self.eng.view_store.on_renamed(item, old)
         self.eng.name_gen += 1
         item.save()
-        return P.redirect(req, "/" + item.url_path)
+        # AbstractItem.doConfirmRename: HttpResponses.redirectTo("../" + Functions.encode(newName)),
+        # resolved against .../job/<old>/confirmRename: no trailing slash [core AbstractItem.java]
+        return P.redirect(req, "../" + raw_encode(new))
 
     def folder(self, f: Item, rest: list[str]) -> Response:
         req, P = self.req, self.P
@@ -1040,6 +1297,8 @@ class Router:
             head = rest[0]
             if head == "createItem" and f.kind == "folder":
                 return self.create_item(f)
+            if head == "createView":
+                return self.create_view(f)  # AbstractFolder.doCreateView -> View.create
             if head == "checkJobName":
                 return self.check_job_name(f)
             if head == "build" and f.kind == "multibranch":
@@ -1100,6 +1359,10 @@ class Router:
             return P.not_found()
         if b is None:
             return P.not_found()
+        if len(rest) == 1:
+            r = self.directory()
+            if r:
+                return r
         return self.run(b, rest[1:])
 
     def _delay(self) -> tuple[float | None, bool]:
@@ -1125,7 +1388,12 @@ class Router:
         if job.cfg.auth_token and tok is not None:
             if tok == job.cfg.auth_token:
                 return None, True
-            return self.P.jetty_error(403, "Invalid token provided.", req.path), False
+            # AccessDeniedException -> AccessDeniedHandlerImpl: 403 accessDenied.jelly with the
+            # message; no X-Required-Permission (not an AccessDeniedException3)
+            # [core hudson/model/BuildAuthorizationToken.java checkPermission,
+            # hudson/security/AccessDeniedHandlerImpl.java]
+            return self.P.layout(403, "Access Denied", "<h1>Access Denied</h1>"
+                                 "<p class=\"error\">Invalid token provided.</p>", session=False), False
         r = self.item_perm("hudson.model.Item.Build")
         if r:
             return r, False
@@ -1167,7 +1435,7 @@ class Router:
                 if isinstance(submitted, dict):
                     submitted = [submitted]
                 by_name = {d.name: d for d in job.params}
-                values = {}
+                params = []
                 for entry in submitted:
                     d = by_name.get(entry.get("name"))
                     if d is None:
@@ -1177,14 +1445,27 @@ class Router:
                         v = v is True or str(v).lower() == "true"
                     else:
                         v = d.create_value("" if v is None else str(v))
-                    values[d.name] = v
-                # Unverified: parameters missing from the form take their defaults here
-                params = [ParamValue(d.name, d.value_class, values.get(d.name, d.default)) for d in job.params]
+                    params.append(ParamValue(d.name, d.value_class, v))
                 status = int(form.get("statusCode", 201)) if isinstance(form, dict) else 201
+                redirect_to = form.get("redirectTo") if isinstance(form, dict) else None
             except (ValueError, AttributeError, TypeError):
                 return P.oops(500)
-            q, created = eng.schedule(job, delay, params, self._cause(remote))
-            return Response(status, b"", [("Location", f"http://{req.host}/{q.url_path}")])
+            # ParametersDefinitionProperty._doBuild [core 2.492.3]: only the submitted values
+            # (no defaults for the others), cause always `new Cause.UserIdCause()` (a build
+            # token does not make it a RemoteCause here), Queue.schedule(...) returns null for
+            # a duplicate -> rsp.sendRedirect(".") (302 to the job); else sendRedirect(
+            # statusCode (201), redirectTo if Util.isSafeToRedirectTo, else the queue item)
+            q, created = eng.schedule(job, delay, params, {"kind": "user", "user": self.auth.user})
+            if not created:
+                return P.redirect(req, ".")
+            if isinstance(redirect_to, str) and redirect_to and not re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", redirect_to) \
+                    and not redirect_to.startswith("\\") and not redirect_to.replace("\\", "/").startswith("//"):
+                target = req.absolute(redirect_to)
+            else:
+                target = f"http://{req.host}/{q.url_path}"
+            if status == 302:
+                return P.redirect(req, target)
+            return Response(status, b"", [("Location", target)])
         q, created = eng.schedule(job, delay, None, self._cause(remote))
         # /build answers 201 even for a coalesced item (JENKINS-66105, spec §4.1)
         return self._queued(q, created, see_other_if_existing=False)
@@ -1295,6 +1576,8 @@ class Router:
     # -- queue ------------------------------------------------------------------------------
     def queue(self, rest: list[str]) -> Response:
         req, P, eng = self.req, self.P, self.eng
+        if not rest:
+            return self.directory() or P.layout(200, "Queue", "<h1>Build Queue</h1>")
         if rest[:1] == ["api"] and len(rest) == 2:
             return self.api(lambda: beans.queue_bean(eng), rest[1])
         if rest == ["cancelItem"]:
@@ -1306,21 +1589,30 @@ class Router:
                 qid = int(raw)
             except (TypeError, ValueError):
                 return P.oops(500)
+            # Queue.doCancelItem answers HttpResponses.error(code, message); Jenkins' ErrorCustomizer
+            # (InstallUncaughtExceptionHandler) renders that as the Oops page with the status, the
+            # message only in the log: 422 "Item for id (N) is not cancellable" (no Item/Cancel),
+            # 500 "Could not cancel run for id N" (a LeftItem), 404 "Provided id (N) not found"
+            # [core hudson/model/Queue.java doCancelItem; hudson/init/impl/
+            # InstallUncaughtExceptionHandler.java ErrorCustomizer].  The spec's §4.4 (a Jetty page
+            # with the message) is wrong here; the source wins.
             if self.auth.role == "reader" and eng.get_queue_item(qid) is not None:
-                # no Item/Cancel -> 422 (spec §4.4)
-                return P.jetty_error(422, f"Item for id ({qid}) is not cancellable", req.path)
+                return P.oops(422)
             res = eng.cancel(qid)
             if res == "cancelled":
                 return P.empty(204)
             if res == "left":
-                return P.jetty_error(500, f"Could not cancel run for id {qid}", req.path)
-            return P.jetty_error(404, f"Provided id ({qid}) not found", req.path)
+                return P.oops(500)
+            return P.oops(404)
         if len(rest) >= 2 and rest[0] == "item" and rest[1].isdigit():
             q = eng.get_queue_item(int(rest[1]))
             if q is None:
                 return P.not_found()
             sub = rest[2:]
             if not sub:
+                r = self.directory()
+                if r:
+                    return r
                 uri = f"{req.path if req.path.endswith('/') else req.path + '/'}"
                 return P.text(f"Queue item exists. For details check, for example, {uri}api/json?tree=cancelled,executable[url]")
             if sub[0] == "api" and len(sub) == 2:
@@ -1336,12 +1628,31 @@ class Router:
     # -- computers --------------------------------------------------------------------------
     def computer(self, rest: list[str]) -> Response:
         P, eng = self.P, self.eng
+        if not rest:
+            return self.directory() or P.layout(200, "Nodes", "<h1>Nodes</h1>")
         if rest[:1] == ["api"] and len(rest) == 2:
             return self.api(lambda: beans.computer_set_bean(eng), rest[1])
+        # ComputerSet.getDynamic -> Jenkins.getComputer: "(built-in)" and "(master)" name the
+        # built-in node, whose name is "" [core Jenkins.java getComputer]
         if rest and rest[0] in ("(built-in)", "(master)"):
             sub = rest[1:]
+            if not sub:
+                return self.directory() or P.layout(200, "Built-In Node", "<h1>Built-In Node</h1>")
             if sub[:1] == ["api"] and len(sub) == 2:
                 return self.api(lambda: beans.computer_bean(eng), sub[1])
+            if sub[0] in ("executors", "oneOffExecutors") and len(sub) >= 2:
+                # Stapler indexes a List by number; Executor.getApi() [core Computer.java
+                # getExecutors/getOneOffExecutors; Executor.java getApi]
+                make = beans.executor_beans if sub[0] == "executors" else beans.one_off_beans
+                execs = make(eng, root=True)
+                if not sub[1].isdigit() or int(sub[1]) >= len(execs):
+                    return P.not_found()
+                ex = execs[int(sub[1])]
+                if len(sub) == 2:
+                    return self.directory() or P.layout(200, "Executor", "<h1>Executor</h1>")
+                if sub[2] == "api" and len(sub) == 4:
+                    return self.api(lambda: ex, sub[3])
+                return P.not_found()
             if sub == ["scriptText"]:
                 return self.script_text()
         elif rest and len(rest) >= 1 and rest[-1] == "scriptText":

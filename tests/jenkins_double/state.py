@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 from . import xmlconf
 from .tree import Bean
+from .views import ViewStore
 from .xmlconf import ParamDef
 
 WORKFLOW_RUN = "org.jenkinsci.plugins.workflow.job.WorkflowRun"
@@ -420,6 +421,7 @@ class Engine:
         self._stopped = False
         self._thread: threading.Thread | None = None
         self.name_gen = 0  # bumped on rename: invalidates cached URL paths
+        self.view_store = ViewStore(self)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -476,6 +478,7 @@ class Engine:
         for b in item.running():
             self._finish_build(b, now, "ABORTED", [f"Aborted by {user}"])
         item.deleted = True
+        self.view_store.on_deleted(item)
         grp = self.group_of(item.parent)
         grp.remove(item)
         self.kick()

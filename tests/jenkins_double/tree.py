@@ -20,9 +20,9 @@ Semantics reproduced (spec §0.2):
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
-from xml.sax.saxutils import escape as _xml_escape
 
 __all__ = [
     "Bean", "ByDepth", "NamedPathPruner", "TreeSyntaxError", "export", "parse_tree",
@@ -212,52 +212,177 @@ def export(bean: Bean, pruner) -> dict:
     return out
 
 
+# -- Stapler's DataWriters -------------------------------------------------------------------
+# JSONDataWriter.value [stapler export/JSONDataWriter.java, read at HEAD]: Character.isISOControl
+# (U+0000-U+001F, U+007F-U+009F) and surrogate halves are written as \uXXXX with lower-case hex;
+# that test comes first, so \n, \r and \t are \u000a, \u000d, \u0009 (the switch cases for them
+# are unreachable); '"' and '\\' are backslash-escaped; everything else (non-ASCII too) is raw.
+_JSON_FIX = re.compile(r'\\(["\\/bfnrt]|u[0-9a-f]{4})|[\x7f-\x9f]|[\U00010000-\U0010ffff]')
+_JSON_NEEDS_FIX = re.compile(r'[\\\x7f-\x9f\U00010000-\U0010ffff]')
+_SHORT_ESC = {"b": "\\u0008", "f": "\\u000c", "n": "\\u000a", "r": "\\u000d", "t": "\\u0009"}
+
+
+def _u(cp: int) -> str:
+    return "\\u%04x" % cp
+
+
+def _fix_escape(m: re.Match) -> str:
+    esc = m.group(1)
+    if esc is not None:
+        return _SHORT_ESC.get(esc, m.group(0))
+    c = m.group(0)
+    cp = ord(c)
+    if cp > 0xFFFF:  # a surrogate pair, each half escaped
+        cp -= 0x10000
+        return _u(0xD800 + (cp >> 10)) + _u(0xDC00 + (cp & 0x3FF))
+    return _u(cp)
+
+
+def _json_string(s: str) -> str:
+    out = json.dumps(s, ensure_ascii=False)
+    return _JSON_FIX.sub(_fix_escape, out) if _JSON_NEEDS_FIX.search(out) else out
+
+
+def _primitive(v: Any, python: bool) -> str:
+    if v is None:
+        return "None" if python else "null"
+    if v is True:
+        return "True" if python else "true"
+    if v is False:
+        return "False" if python else "false"
+    if isinstance(v, str):
+        return _json_string(v)
+    return str(v)
+
+
+class _Writer:
+    """JSONDataWriter / PythonDataWriter: the same comma and indent state machine, so that
+    ``pretty=true`` output matches byte for byte (``"name" : value``, two spaces per level, a
+    newline after every ``{``/``[`` and before every ``,``-separated member and the closer)."""
+
+    __slots__ = ("indent", "need_comma", "out", "python")
+
+    def __init__(self, pretty: bool, python: bool):
+        self.out: list[str] = []
+        self.indent = 0 if pretty else -1
+        self.need_comma = False
+        self.python = python
+
+    def _newline(self) -> None:
+        if self.indent >= 0:
+            self.out.append("\n" + "  " * self.indent)
+
+    def _comma(self) -> None:
+        if self.need_comma:
+            self.out.append(",")
+            self._newline()
+        self.need_comma = True
+
+    def _open(self, sym: str) -> None:
+        self._comma()
+        self.out.append(sym)
+        self.need_comma = False
+        if self.indent >= 0:
+            self.indent += 1
+        self._newline()
+
+    def _close(self, sym: str) -> None:
+        if self.indent >= 0:
+            self.indent -= 1
+        self._newline()
+        self.need_comma = True
+        self.out.append(sym)
+
+    def value(self, v: Any) -> None:
+        if isinstance(v, dict):
+            self._open("{")
+            for k, x in v.items():
+                self._comma()
+                self.out.append(f'"{k}":' if self.indent < 0 else f'"{k}" : ')
+                self.need_comma = False
+                self.value(x)
+            self._close("}")
+        elif isinstance(v, (list, tuple)):
+            self._open("[")
+            for x in v:
+                self.value(x)
+            self._close("]")
+        else:
+            self._comma()
+            self.out.append(_primitive(v, self.python))
+
+
 def to_json_bytes(data: Any, pretty: bool = False) -> bytes:
-    if pretty:
-        return json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """``api/json`` as Stapler's JSONDataWriter writes it (see ``_Writer``)."""
+    if not pretty:
+        out = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        if _JSON_NEEDS_FIX.search(out):
+            out = _JSON_FIX.sub(_fix_escape, out)
+        return out.encode("utf-8")
+    w = _Writer(True, False)
+    w.value(data)
+    return "".join(w.out).encode("utf-8")
 
 
 def to_python_bytes(data: Any, pretty: bool = False) -> bytes:
-    return repr(data).encode("utf-8")
+    """``api/python``: PythonDataWriter extends JSONDataWriter and only writes ``None``,
+    ``True`` and ``False`` for null and booleans [stapler export/PythonDataWriter.java]."""
+    w = _Writer(pretty, True)
+    w.value(data)
+    return "".join(w.out).encode("utf-8")
 
 
-def _simple_name(cls: str | None) -> str:
+def xml_root_name(cls: str | None) -> str:
+    """XMLDataWriter: ``Introspector.decapitalize(bean.getClass().getSimpleName())``."""
     if not cls:
         return "object"
     s = cls.rsplit(".", 1)[-1].rsplit("$", 1)[-1]
+    if len(s) > 1 and s[0].isupper() and s[1].isupper():
+        return s  # Introspector.decapitalize leaves "URLThing" alone
     return s[:1].lower() + s[1:]
 
 
-def _xml_value(name: str, val: Any, out: list) -> None:
+def _singular(name: str) -> str:
+    """XMLDataWriter.toSingular: ``replaceFirst("ies$", "y").replaceFirst("s$", "")``."""
+    if name.endswith("ies"):
+        name = name[:-3] + "y"
+    return name[:-1] if name.endswith("s") else name
+
+
+def _xml_text(s: str) -> str:
+    # Stapler.escape: only < > & [stapler Stapler.java escape()]
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _xml_value(name: str, val: Any, out: list, in_array: bool = False) -> None:
     if val is None:
-        return  # Stapler's XML flavour omits nulls
+        return  # valueNull: "use absence to indicate null"
     if isinstance(val, list):
-        for v in val:
-            _xml_value(name, v, out)
+        for v in val:  # startArray: repeated elements named in the singular
+            _xml_value(name, v, out, True)
         return
+    tag = _singular(name) if in_array else name
     if isinstance(val, dict):
         cls = val.get("_class")
-        attr = f' _class="{_xml_escape(cls)}"' if cls else ""
-        out.append(f"<{name}{attr}>")
+        # startObject writes " _class='" + classAttr + "'" unescaped
+        out.append(f"<{tag} _class='{cls}'>" if cls else f"<{tag}>")
         for k, v in val.items():
             if k != "_class":
                 _xml_value(k, v, out)
-        out.append(f"</{name}>")
+        out.append(f"</{tag}>")
         return
     if isinstance(val, bool):
         val = "true" if val else "false"
-    out.append(f"<{name}>{_xml_escape(str(val))}</{name}>")
+    out.append(f"<{tag}>{_xml_text(str(val))}</{tag}>")
 
 
 def to_xml_bytes(data: dict, wrapper: str | None = None) -> bytes:
-    """Stapler-like XML: root element named after the class's simple name."""
+    """The whole-object ``api/xml`` of ``rsp.serveExposedBean(req, bean, Flavor.XML)``: no XML
+    declaration, the root named after the class, arrays as repeated singular elements
+    [stapler export/XMLDataWriter.java].  ``wrapper`` is only used by the xpath path."""
     out: list[str] = []
-    _xml_value(_simple_name(data.get("_class")), data, out)
-    body = "".join(out)
-    if wrapper:
-        body = f"<{wrapper}>{body}</{wrapper}>"
-    return ("<?xml version='1.0' encoding='UTF-8'?>" + body).encode("utf-8")
+    _xml_value(xml_root_name(data.get("_class")), data, out)
+    return "".join(out).encode("utf-8")
 
 
 Lazy = Callable[[], Any]

@@ -358,3 +358,120 @@ def check_good_name(name: str) -> None:
             raise BadName(f"\u2018{c}\u2019 is an unsafe character")
     if name.strip().endswith("."):
         raise BadName("A name cannot end with \u2018.\u2019")
+
+
+# ---------------------------------------------------------------------------------------------
+# XMLUtils.safeTransform: what createItem / config.xml POST store
+# ---------------------------------------------------------------------------------------------
+
+def _char_ref(m: re.Match) -> str:
+    return f"&#{ord(m.group(0))};"
+
+
+# Serializer rules of the JDK's identity Transformer (xalan ToStream), established by running
+# XMLUtils.safeTransform's exact code on Java 17 (tests/test_double_identity.py keeps checking
+# them against the JDK): text escapes & < > and writes CR, C1 controls (U+007F-U+009F), other
+# XML 1.1 controls and characters beyond the BMP as decimal character references; attributes
+# escape & < > " and write LF, TAB, CR and characters beyond the BMP as references.
+_TEXT_REF = re.compile("[\r\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\U00010000-\U0010ffff]")
+_ATTR_REF = re.compile("[\n\t\r\U00010000-\U0010ffff]")
+
+
+def _t_text(s: str) -> str:
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _TEXT_REF.sub(_char_ref, s)
+
+
+def _t_attr(s: str) -> str:
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return _ATTR_REF.sub(_char_ref, s)
+
+
+def identity_transform(data: bytes) -> bytes:
+    """``XMLUtils.safeTransform(new StreamSource(xml), new StreamResult(file))``: the bytes Jenkins
+    stores as config.xml on createItem with an XML body (ItemGroupMixIn.createProjectFromXML) and
+    on POST config.xml (AbstractItem.updateByXml) [core jenkins/util/xml/XMLUtils.java, 2.492.3].
+
+    The declaration becomes ``<?xml version="V" encoding="UTF-8"?>`` (V as submitted, else 1.0;
+    ``standalone`` dropped) with nothing after it; the DOCTYPE is dropped and entities expanded;
+    comments and processing instructions are kept, also before and after the root, without
+    whitespace between them (whitespace outside the root is not reported by SAX); whitespace
+    inside the root, attribute order and CDATA sections are kept (an empty CDATA section is
+    dropped); ``<x></x>`` becomes ``<x/>``; attributes are double-quoted.  Raises ConfigError
+    when the document is not well-formed (Jenkins: "Failed to persist config.xml", 500)."""
+    import xml.parsers.expat
+
+    out: list[str] = []
+    version = ["1.0"]
+    pending = [False]  # a start tag whose '>' is not written yet
+    in_cdata = [False]
+    cdata: list[str] = []
+
+    def close_pending():
+        if pending[0]:
+            out.append(">")
+            pending[0] = False
+
+    def xml_decl(ver, _enc, _standalone):
+        if ver:
+            version[0] = ver
+
+    def start(name, attrs):
+        close_pending()
+        parts = [f"<{name}"]
+        for i in range(0, len(attrs), 2):
+            parts.append(f' {attrs[i]}="{_t_attr(attrs[i + 1])}"')
+        out.append("".join(parts))
+        pending[0] = True
+
+    def end(name):
+        if pending[0]:
+            out.append("/>")
+            pending[0] = False
+        else:
+            out.append(f"</{name}>")
+
+    def chars(text):
+        if in_cdata[0]:
+            cdata.append(text)
+            return
+        close_pending()
+        out.append(_t_text(text))
+
+    def start_cdata():
+        in_cdata[0] = True
+        cdata.clear()
+
+    def end_cdata():
+        in_cdata[0] = False
+        text = "".join(cdata)
+        if text:
+            close_pending()
+            out.append(f"<![CDATA[{text}]]>")
+
+    def comment(text):
+        close_pending()
+        out.append(f"<!--{text}-->")
+
+    def pi(target, data_):
+        close_pending()
+        out.append(f"<?{target} {data_}?>" if data_ else f"<?{target}?>")
+
+    p = xml.parsers.expat.ParserCreate()
+    p.ordered_attributes = True
+    p.specified_attributes = True
+    p.buffer_text = True
+    p.XmlDeclHandler = xml_decl
+    p.StartElementHandler = start
+    p.EndElementHandler = end
+    p.CharacterDataHandler = chars
+    p.StartCdataSectionHandler = start_cdata
+    p.EndCdataSectionHandler = end_cdata
+    p.CommentHandler = comment
+    p.ProcessingInstructionHandler = pi
+    try:
+        p.Parse(data, True)
+    except xml.parsers.expat.ExpatError as e:
+        raise ConfigError(f"Failed to persist config.xml: {e}") from e
+    body = "".join(out)
+    return (f'<?xml version="{version[0]}" encoding="UTF-8"?>' + body).encode("utf-8")
