@@ -305,3 +305,97 @@ def test_sample_job_compiles_in_the_image_build_pod_and_checks_the_artefact(tmp_
 
     copies = parse_dockerfile((work / "Dockerfile").read_text()).copies
     assert all((work / c).exists() for c in copies)
+
+
+# ------------------------------------------------------------------------------------ credentials
+CREDS = [
+    {"id": "git-https", "kind": "usernamePassword", "username": "ci-bot", "secret": {"name": "git-https", "key": "token"}},
+    {"id": "git-ssh", "kind": "sshPrivateKey", "username": "git", "secret": {"name": "git-ssh", "key": "id-ed25519"},
+     "passphrase": {"name": "git-ssh", "key": "passphrase"}},
+    {"id": "kubeconfig", "kind": "file", "file_name": "config", "secret": {"name": "kubeconfig", "key": "config"}},
+    {"id": "slack-key", "secret": {"name": "slack", "key": "token"}},
+]
+
+
+def test_every_credential_kind_resolves_in_the_official_charts_pod():
+    """The secret-reference check (jenkins_kit/secretrefs.py) against `helm template` of the official chart:
+    every ${...} of the four kinds is a file the chart mounts from the named Secret key."""
+    from jenkins_kit.kube.helm import ChartRef, Helm
+    from jenkins_kit.render.helm_values import render_values
+    from jenkins_kit.secretrefs import check_controller, expectations, jcasc_variables
+    from tests.official_chart import JENKINS_CHART, require_chart, require_helm
+
+    require_chart(JENKINS_CHART)
+    cfg = config_with(jenkins={"credentials": CREDS})
+    values = render_values(cfg)
+    manifest = Helm(require_helm()).template("jenkins", ChartRef(str(JENKINS_CHART)), "jenkins", values)
+    scripts = values["controller"]["JCasC"]["configScripts"]
+    used = {v for t in scripts.values() for v in jcasc_variables(t)}
+    assert {"git-https-token", "git-ssh-id-ed25519", "git-ssh-passphrase", "kubeconfig-config", "slack-token"} <= used
+    present = {("jenkins", "jenkins-admin"): {"jenkins-admin-user", "jenkins-admin-password"},
+               ("jenkins", "git-https"): {"token"}, ("jenkins", "git-ssh"): {"id-ed25519", "passphrase"},
+               ("jenkins", "kubeconfig"): {"config"}, ("jenkins", "slack"): {"token"}}
+    keys = lambda ns, name: present.get((ns, name))  # noqa: E731
+    assert check_controller(scripts, manifest, "jenkins", keys, expectations(cfg)) == []
+    del present[("jenkins", "git-ssh")]
+    problems = check_controller(scripts, manifest, "jenkins", keys, expectations(cfg))
+    assert {p.variable for p in problems} == {"git-ssh-id-ed25519", "git-ssh-passphrase"}
+
+
+def test_credentials_render_as_references_only_and_pass_the_gate():
+    cfg = config_with(jenkins={"credentials": CREDS})
+    text = render_jcasc(cfg)["jenkins-kit-credentials"]
+    doc = yaml.safe_load(text)
+    assert check(doc) == []
+    creds = doc["credentials"]["system"]["domainCredentials"][0]["credentials"]
+    by = {next(iter(c.values()))["id"]: c for c in creds}
+    assert by["git-https"]["usernamePassword"]["password"] == "${git-https-token}"
+    ssh = by["git-ssh"]["basicSSHUserPrivateKey"]
+    assert ssh["privateKeySource"] == {"directEntry": {"privateKey": "${git-ssh-id-ed25519}"}}
+    assert ssh["passphrase"] == "${git-ssh-passphrase}" and ssh["username"] == "git"
+    assert by["kubeconfig"]["file"]["secretBytes"] == "${base64:${kubeconfig-config}}"
+    assert by["kubeconfig"]["file"]["fileName"] == "config"
+    assert by["slack-key"]["string"]["secret"] == "${slack-token}"
+
+
+@pytest.mark.parametrize("cred, repo, message", [
+    ({"id": "k", "kind": "file", "secret": {"name": "k", "key": "c"}}, {"credentials_id": "k"}, "git needs usernamePassword"),
+    ({"id": "g", "kind": "usernamePassword", "username": "u", "secret": {"name": "g", "key": "t"}},
+     {"deploy": {"kubeconfig_credentials_id": "g"}}, "a kubeconfig is a file credential"),
+    ({"id": "g", "kind": "usernamePassword", "secret": {"name": "g", "key": "t"}}, {}, "needs 'username'"),
+    ({"id": "g", "passphrase": {"name": "g", "key": "p"}, "secret": {"name": "g", "key": "t"}}, {}, "only for sshPrivateKey"),
+])
+def test_credential_misuse_is_a_precise_error(tmp_path, cred, repo, message):
+    from jenkins_kit.config import load_config
+    from jenkins_kit.errors import KitError
+    from tests.helpers import SAMPLE
+
+    data = yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
+    data["jenkins"]["credentials"] = [cred]
+    data["repositories"] = [{"name": "x", "git": "https://e.com/x.git", **repo}]
+    p = tmp_path / "jenkins-kit.yaml"
+    p.write_text(yaml.safe_dump(data))
+    with pytest.raises(KitError) as e:
+        load_config(str(p))
+    assert message in str(e.value) and "jenkins-kit.yaml" in str(e.value)
+
+
+def test_jobs_use_the_git_and_kubeconfig_credentials():
+    from jenkins_kit.render.jobs import render_jobs
+    from tests.pipeline_ast import pipeline_calls
+    from tests.pipeline_gate import check_pipeline
+
+    cfg = config_with(jenkins={"credentials": CREDS}, repositories=[
+        {"name": "private", "git": "git@git.lab:team/private.git", "credentials_id": "git-ssh",
+         "deploy": {"kubeconfig_credentials_id": "kubeconfig", "environments": [{"name": "dev"}]}},
+        {"name": "scm", "git": "https://git.lab/scm.git", "credentials_id": "git-https", "job": {"jenkinsfile": "scm"}}])
+    jobs = {j.full_name: j for j in render_jobs(cfg)}
+    jf = jobs["private"].jenkinsfile
+    calls = pipeline_calls({"j": jf})["j"]["calls"]
+    assert check_pipeline(calls) == []
+    assert "credentialsId: 'git-ssh'" in jf
+    assert jf.count("withCredentials([file(credentialsId: 'kubeconfig', variable: 'KUBECONFIG')])") == 2  # deploy + rollout
+    import xml.etree.ElementTree as ET
+
+    scm = ET.fromstring(jobs["scm"].config_xml.encode())
+    assert scm.findtext(".//hudson.plugins.git.UserRemoteConfig/credentialsId") == "git-https"

@@ -43,7 +43,11 @@ def _matrix() -> list[tuple[str, LabConfig]]:
                                                             "secret_name": "reg-push", "credentials_id": "reg"}},
     }
     cred_opts = {"none": [], "two": [{"id": "slack", "secret": {"name": "slack", "key": "token"}, "description": "it's ${x}"},
-                                     {"id": "sonar", "secret": {"name": "sonar", "key": "token"}}]}
+                                     {"id": "sonar", "secret": {"name": "sonar", "key": "token"}},
+                                     {"id": "git-https", "kind": "usernamePassword", "username": "ci", "secret": {"name": "git-https", "key": "token"}},
+                                     {"id": "git-ssh", "kind": "sshPrivateKey", "username": "git", "secret": {"name": "git-ssh", "key": "key"},
+                                      "passphrase": {"name": "git-ssh", "key": "passphrase"}},
+                                     {"id": "kubeconfig", "kind": "file", "file_name": "config", "secret": {"name": "kubeconfig", "key": "config"}}]}
     jenkins_opts = {
         "lb": {"service": {"type": "LoadBalancer", "load_balancer_ip": "192.168.1.11"}},
         "np-url": {"service": {"type": "NodePort", "node_port": 30080}, "url": "https://ci.lab/",
@@ -75,6 +79,7 @@ def _matrix() -> list[tuple[str, LabConfig]]:
             deploy["environments"] = [{"name": "dev"}, {"name": "qa", "gate": "parameter"},
                                       {"name": "prod", "namespace": "production", "gate": "input"}]
             r["artifacts"] = ["target/*.jar"]
+            deploy["kubeconfig_credentials_id"] = "kubeconfig"
         repos.append({"name": "scm", "git": "https://git.lab/scm.git", "job": {"jenkinsfile": "scm"}})
         repos.append({"name": "mb", "git": "https://git.lab/mb.git", "job": {"type": "multibranch", "folder": "team"}})
         data = {"nfs": {"server": "192.168.1.10", "path": "/nfs_shared/jenkins"}, "registry": reg,

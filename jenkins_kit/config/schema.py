@@ -258,20 +258,39 @@ class Service(_Model):
 
 
 class StringCredential(_Model):
-    """A Jenkins 'secret text' credential whose value lives in an existing Kubernetes Secret."""
+    """A Jenkins credential whose secret part lives in an existing Kubernetes Secret (never in the config).
+
+    kind string: secret text (`secret`); usernamePassword: `username` + password (`secret`);
+    sshPrivateKey: `username` + private key (`secret`), optional `passphrase`; file: the file's content
+    (`secret`, e.g. a kubeconfig), named `file_name` in builds."""
 
     id: JenkinsName
     secret: SecretKeyRef
     description: str = ""
+    kind: Literal["string", "usernamePassword", "sshPrivateKey", "file"] = "string"
+    username: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-@]+$", max_length=255)] | None = None
+    passphrase: SecretKeyRef | None = None
+    file_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$", max_length=255)] | None = None
 
     @model_validator(mode="after")
     def _labels(self) -> "StringCredential":
         # The chart mounts additionalExistingSecrets as `<name>-<key>`; both must be DNS labels.
-        for part, what in ((self.secret.name, "secret.name"), (self.secret.key, "secret.key")):
-            try:
-                _dns_label(part)
-            except ValueError:
-                raise located(tuple(what.split(".")), f"{part!r} must be a lowercase DNS label: the Helm chart mounts it as ${{<name>-<key>}}") from None
+        refs = [(self.secret, "secret")] + ([(self.passphrase, "passphrase")] if self.passphrase else [])
+        for ref, base in refs:
+            for part, what in ((ref.name, f"{base}.name"), (ref.key, f"{base}.key")):
+                try:
+                    _dns_label(part)
+                except ValueError:
+                    raise located(tuple(what.split(".")), f"{part!r} must be a lowercase DNS label: the Helm chart mounts it as ${{<name>-<key>}}") from None
+        needs_user = self.kind in ("usernamePassword", "sshPrivateKey")
+        if needs_user and not self.username:
+            raise located(("username",), f"a {self.kind} credential needs 'username' (not secret; the password/key comes from 'secret')")
+        if not needs_user and self.username is not None:
+            raise located(("username",), f"'username' is only for usernamePassword and sshPrivateKey credentials, not {self.kind}")
+        if self.passphrase is not None and self.kind != "sshPrivateKey":
+            raise located(("passphrase",), "'passphrase' is only for sshPrivateKey credentials")
+        if self.file_name is not None and self.kind != "file":
+            raise located(("file_name",), "'file_name' is only for file credentials")
         return self
 
 
@@ -426,6 +445,9 @@ class Deploy(_Model):
     deployment: DnsSubdomain | None = None
     # Deploy to several namespaces in order (default: agents.deploy_namespace only).
     environments: list[Environment] = Field(default_factory=list, max_length=20)
+    # A Jenkins `file` credential holding a kubeconfig (the chapter's `kubeconfig`): kubectl uses it
+    # (KUBECONFIG, credentials-binding) instead of the agent ServiceAccount, e.g. for another cluster.
+    kubeconfig_credentials_id: JenkinsName | None = None
 
     @model_validator(mode="after")
     def _envs(self) -> "Deploy":
@@ -549,6 +571,23 @@ class LabConfig(_Model):
         issues = check_helm_values(self.jenkins.helm_values, managed_values(self, {}), list(self.jenkins.helm_values_override))
         if issues:
             raise _first(issues, ("jenkins", "helm_values"))
+        return self
+
+    @model_validator(mode="after")
+    def _credential_kinds(self) -> "LabConfig":
+        """A credential id a job uses must be of a kind that use accepts, when the config defines it."""
+        kinds = {c.id: c.kind for c in self.jenkins.credentials}
+        if self.registry.credentials:
+            kinds.setdefault(self.registry.credentials.credentials_id, "usernamePassword")
+        for i, r in enumerate(self.repositories):
+            k = kinds.get(r.credentials_id or "")
+            if k is not None and k not in ("usernamePassword", "sshPrivateKey"):
+                raise located(("repositories", i, "credentials_id"),
+                              f"{r.credentials_id!r} is a {k} credential; git needs usernamePassword (https) or sshPrivateKey (ssh)")
+            k = kinds.get(r.deploy.kubeconfig_credentials_id or "")
+            if k is not None and k != "file":
+                raise located(("repositories", i, "deploy", "kubeconfig_credentials_id"),
+                              f"{r.deploy.kubeconfig_credentials_id!r} is a {k} credential; a kubeconfig is a file credential")
         return self
 
     @model_validator(mode="after")

@@ -67,5 +67,9 @@ def secret_mounts(cfg: LabConfig) -> list[dict[str, str]]:
         name = cfg.registry.credentials.secret_name
         mounts += [{"name": name, "keyName": "username"}, {"name": name, "keyName": "password"}]
     for c in cfg.jenkins.credentials:
-        mounts.append({"name": c.secret.name, "keyName": c.secret.key})
+        for ref in (c.secret, c.passphrase):
+            if ref is not None:
+                m = {"name": ref.name, "keyName": ref.key}
+                if m not in mounts:
+                    mounts.append(m)
     return mounts

@@ -254,6 +254,7 @@ class _Renderer:
                 "rollout_stage": f"Rollout {name}" if name else "Rollout",
                 "file": f"jenkins-kit-deploy-{name}.yaml" if name else "jenkins-kit-deploy.yaml",
                 "approve": f"Deploy {repo.name} to {name} (namespace {ns})?" if name else "",
+                "kubeconfig": d.kubeconfig_credentials_id,
             }
             if manifests is None:
                 gen = d.generate or GeneratedDeploy()
