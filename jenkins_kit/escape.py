@@ -17,12 +17,18 @@ def _check_xml_chars(value: str) -> str:
     return value
 
 
+# Our config.xml declares XML 1.1 (as Jenkins writes it). There, DEL and the C1 controls are "restricted"
+# and may only appear as character references, and NEL and LINE SEPARATOR are line ends a parser turns
+# into "\n" (XML 1.1 sections 2.2 and 2.11): the JDK parser Jenkins reads with refuses the former raw and
+# rewrites the latter, so all of them go out as references.
+_XML11_REF = re.compile("[\x7f-\x9f\u2028]")
+
+
 def xml_text(value: object) -> str:
     """Escape for XML character data. CR is encoded so parsers do not normalise it away."""
     s = _check_xml_chars(str(value))
-    return (
-        s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-    )
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return _XML11_REF.sub(lambda m: f"&#x{ord(m.group()):x};", s)
 
 
 def xml_attr(value: object) -> str:

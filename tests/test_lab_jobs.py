@@ -3,6 +3,8 @@ credentials) and several configs sharing one Jenkins."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -399,3 +401,109 @@ def test_jobs_use_the_git_and_kubeconfig_credentials():
 
     scm = ET.fromstring(jobs["scm"].config_xml.encode())
     assert scm.findtext(".//hudson.plugins.git.UserRemoteConfig/credentialsId") == "git-https"
+
+
+# ------------------------------------------------------------------------------------ freestyle
+def test_hostile_freestyle_configs_pass_the_jdk_and_give_values_back(tmp_path):
+    """Freestyle config.xml with hostile steps, parameters, triggers and label: the JDK transform Jenkins runs on
+    createItem (tests/fixtures/java/SafeTransform.java, XMLUtils.safeTransform's code) accepts every one, and the
+    values come back exactly from what it wrote."""
+    import shutil
+    import subprocess
+    import xml.etree.ElementTree as ET
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from jenkins_kit.render.jobs import render_jobs
+    from tests.helpers import ROOT, java_home
+    from tests.test_render_jobs import base_config
+    from tests.test_render_jobs_hostile import hostile
+
+    home = java_home()
+    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    if not java or not Path(java).exists():
+        pytest.skip("no JDK")
+    cases: list[tuple[Path, dict]] = []
+    nonempty = hostile.filter(lambda s: s.strip() != "")
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+    @given(st.lists(nonempty, min_size=1, max_size=3), hostile, nonempty, nonempty, nonempty, hostile)
+    def collect(steps, pdefault, poll, cron, label, desc):
+        cfg = base_config([{"name": "fs", "git": "https://e.com/fs.git", "description": desc,
+                            "job": {"type": "freestyle", "steps": steps, "poll_scm": poll, "cron": cron, "label": label,
+                                    "parameters": [{"name": "P", "default": pdefault}]}}])
+        (job,) = render_jobs(cfg)
+        f = tmp_path / f"c{len(cases)}.xml"
+        f.write_bytes(job.config_xml.encode("utf-8"))
+        cases.append((f, {"steps": steps, "pdefault": pdefault, "poll": poll, "cron": cron, "label": label}))
+
+    collect()
+    assert len(cases) >= 20
+    src = ROOT / "tests" / "fixtures" / "java" / "SafeTransform.java"
+    subprocess.run([java, str(src), *[str(f) for f, _ in cases]], check=True, capture_output=True, timeout=300)
+    for f, want in cases:
+        err = f.with_suffix(".xml.err")
+        assert not err.exists(), err.read_text()
+        root = ET.fromstring(f.with_suffix(".xml.out").read_bytes())
+        assert root.tag == "project"
+        assert [c.findtext("command") for c in root.find("builders")] == want["steps"]
+        assert root.findtext(".//hudson.model.StringParameterDefinition/defaultValue") == want["pdefault"]
+        assert root.findtext("triggers/hudson.triggers.SCMTrigger/spec") == want["poll"]
+        assert root.findtext("triggers/hudson.triggers.TimerTrigger/spec") == want["cron"]
+        assert root.findtext("assignedNode") == want["label"] and root.findtext("canRoam") == "false"
+
+
+def test_freestyle_through_plan_and_apply_and_misuse(jenkins_double, tmp_path):
+    from jenkins_kit.errors import InvalidValue
+    from jenkins_kit.render.jobs import render_jobs
+    from tests.test_render_jobs import base_config
+
+    repo = {"name": "deploy-prod", "git": "https://e.com/echo-ip.git",
+            "job": {"type": "freestyle", "parameters": [{"name": "TAG", "default": "1"}],
+                    "steps": ['kubectl -n prod set image deployment/echo-ip "app=192.168.1.10:8443/echo-ip:$TAG"']}}
+    cfg = _cli_config(tmp_path, "fs", None, [repo])
+    doc = _run(jenkins_double, "apply", "-c", cfg)
+    assert doc["apply"]["ok"] and _states(doc) == {"deploy-prod": "create"}
+    assert doc["plan"]["changes"][0]["kind"] == "Freestyle"
+    from tests.test_jobs_sync import client_for
+
+    with client_for(jenkins_double) as c:
+        assert c.get_json(c.job_url_path("deploy-prod"))["_class"] == "hudson.model.FreeStyleProject"
+    assert _run(jenkins_double, "plan", "-c", cfg)["pending"] == 0  # --verify: the live config matches
+    with pytest.raises(InvalidValue, match="at least one shell step"):
+        render_jobs(base_config([{"name": "x", "git": "https://e.com/x.git", "job": {"type": "freestyle"}}]))
+    with pytest.raises(InvalidValue, match="are for freestyle jobs"):
+        render_jobs(base_config([{"name": "x", "git": "https://e.com/x.git", "job": {"steps": ["make"]}}]))
+
+
+def test_xml11_restricted_and_line_end_characters_survive_the_jdk(tmp_path):
+    """config.xml declares XML 1.1: C1 controls must be references there (the JDK refuses them raw) and NEL /
+    LINE SEPARATOR would be read back as newlines. Found by the freestyle JDK test; holds for every item kind."""
+    import shutil
+    import subprocess
+    import xml.etree.ElementTree as ET
+
+    from jenkins_kit.render.jobs import render_jobs
+    from tests.helpers import ROOT, java_home
+    from tests.test_render_jobs import base_config
+
+    home = java_home()
+    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    if not java or not Path(java).exists():
+        pytest.skip("no JDK")
+    desc = "a\x85b\u2028c\x9ed\x7fe"
+    jobs = render_jobs(base_config([{"name": "p", "git": "https://e.com/p.git", "description": desc, "job": {"folder": "f"}},
+                                    {"name": "m", "git": "https://e.com/m.git", "description": desc, "job": {"type": "multibranch"}}]))
+    files = []
+    for j in jobs:
+        f = tmp_path / f"{j.name}.xml"
+        f.write_bytes(j.config_xml.encode("utf-8"))
+        files.append((f, j))
+    subprocess.run([java, str(ROOT / "tests" / "fixtures" / "java" / "SafeTransform.java"), *[str(f) for f, _ in files]],
+                   check=True, capture_output=True, timeout=120)
+    for f, j in files:
+        assert not f.with_suffix(".xml.err").exists(), f.with_suffix(".xml.err").read_text()
+        got = ET.fromstring(f.with_suffix(".xml.out").read_bytes()).findtext("description")
+        if j.kind != "folder":
+            assert got.startswith(desc + "\n\n"), repr(got)

@@ -495,7 +495,7 @@ class JobOptions(_Model):
     """How the Jenkins job for a repository is shaped. Every field is optional so `jobs.defaults`
     and per-repository `job:` can be merged (repository wins)."""
 
-    type: Literal["pipeline", "multibranch"] | None = None
+    type: Literal["pipeline", "multibranch", "freestyle"] | None = None
     folder: FolderPath | None = None
     jenkinsfile: Literal["generated", "scm"] | None = None
     script_path: str | None = None
@@ -511,6 +511,12 @@ class JobOptions(_Model):
     # (run in the build context, in the same agent pod as the image build). Default: the template's.
     tool_image: Image | None = None
     build_command: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    # Freestyle only: shell build steps (run in the checkout, on the agent's jnlp container), a
+    # "build periodically" cron spec, and a label expression restricting where it runs (none: any agent
+    # that takes unlabelled work, i.e. jenkins-kit's template with agents.usage_mode NORMAL).
+    steps: list[Annotated[str, Field(min_length=1, max_length=65536)]] | None = None
+    cron: str | None = None
+    label: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
 
 
 class Repository(_Model):

@@ -34,7 +34,7 @@ from jenkins_kit.render.jobs import JENKINS_CLASS, RenderedJob, item_digest, rea
 
 PRUNE_MODES = ("ignore", "disable", "delete")
 _KIND_OF_CLASS = {v: k for k, v in JENKINS_CLASS.items()}
-_KIND_TITLE = {"pipeline": "Pipeline", "multibranch": "Multibranch", "folder": "Folder", "other": "Item"}
+_KIND_TITLE = {"pipeline": "Pipeline", "multibranch": "Multibranch", "folder": "Folder", "freestyle": "Freestyle", "other": "Item"}
 _LISTED_FIELDS = "name,description,color,disabled"
 
 
@@ -327,7 +327,7 @@ def plan_jobs(
             plan.add(_change(d.kind, name, "update", "update", "desired config changed since the last apply",
                              live_xml, d.config_xml, _diff(live_xml, d.config_xml, name)))
             continue
-        if d.kind == "pipeline" and l.is_disabled != ("<disabled>true</disabled>" in d.config_xml):
+        if d.kind in ("pipeline", "freestyle") and l.is_disabled != ("<disabled>true</disabled>" in d.config_xml):
             # Seen in the listing itself (color), e.g. after `--prune disable` or a UI toggle: the
             # marker cannot show it, and the job coming back must be enabled again.
             state_live = "disabled" if l.is_disabled else "enabled"

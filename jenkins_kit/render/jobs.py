@@ -83,6 +83,7 @@ JENKINS_CLASS = {
     "pipeline": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
     "multibranch": "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject",
     "folder": "com.cloudbees.hudson.plugins.folder.Folder",
+    "freestyle": "hudson.model.FreeStyleProject",
 }
 
 
@@ -212,7 +213,14 @@ class _Renderer:
             "source_id": "jenkins-kit-" + hashlib.sha256(full_name.encode("utf-8")).hexdigest()[:12],
             "scan": _scan(job.scan_interval_minutes),
         }
-        tname = "multibranch.config.xml.j2" if kind == "multibranch" else "pipeline.config.xml.j2"
+        if kind == "freestyle":
+            if not job.steps:
+                raise InvalidValue(f"repositories[{i}].job.steps", "", "a freestyle job needs at least one shell step",
+                                   "add job.steps: ['make test'] (or use type: pipeline)")
+        elif job.steps or job.cron or job.label:
+            raise InvalidValue(f"repositories[{i}].job", kind, "steps, cron and label are for freestyle jobs",
+                               "set job.type: freestyle, or drop them")
+        tname = {"multibranch": "multibranch.config.xml.j2", "freestyle": "freestyle.config.xml.j2"}.get(kind, "pipeline.config.xml.j2")
         text = self.template(tname).render(**ctx)
         xml, h = self.finish(text, full_name)
         return RenderedJob(full_name, kind, xml, jenkinsfile, h, repo.name, self.owner)
