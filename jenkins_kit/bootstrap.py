@@ -17,7 +17,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from jenkins_kit.config.schema import LabConfig
 from jenkins_kit.errors import ExitCode, KitError
@@ -30,7 +30,7 @@ from jenkins_kit.kube.client import (
 )
 from jenkins_kit.kube.helm import ChartRef, Helm, parse_manifest
 from jenkins_kit.kube.placement import PlacementReport, explain
-from jenkins_kit.plan import Change, Plan, text_diff, yaml_diff
+from jenkins_kit.plan import Action, Change, Plan, text_diff, yaml_diff
 from jenkins_kit.render.manifests import render_metallb as metallb_objects
 from jenkins_kit.secretrefs import Expectation, check_agents, check_controller, expectations
 from jenkins_kit.secrets import SecretValue, describe, generate_password, redact_casc_text, redact_values, resolve
@@ -88,6 +88,7 @@ class Bootstrap:
     progress: Progress = _noop
     config_dir: str | None = None  # relative paths in the config (job templates) are taken from here
     jobs: bool = True  # plan/sync jobs when a Jenkins URL and credentials are configured
+    jenkins: Any = None  # cli.connection.Connection: --url/--insecure/--ca-bundle/--request-timeout
 
     # ------------------------------------------------------------------ plan
 
@@ -259,7 +260,10 @@ class Bootstrap:
         from jenkins_kit.jenkins.client import JenkinsClient
         from jenkins_kit.jenkins.settings import JenkinsSettings
 
-        settings = JenkinsSettings.resolve(config=self.cfg, timeout=10).with_options(retries=1, unavailable_wait=0)
+        if self.jenkins is not None:
+            settings = self.jenkins.settings(self.cfg).with_options(retries=1, unavailable_wait=0)
+        else:
+            settings = JenkinsSettings.resolve(config=self.cfg, timeout=10).with_options(retries=1, unavailable_wait=0)
         return JenkinsClient(settings)
 
     def plan_jobs(self, diffs: bool) -> Any:
@@ -360,25 +364,26 @@ class Bootstrap:
         if mdiff:
             reasons.append("rendered manifest differs from the live release")
         action = "update" if reasons else "noop"
-        bp.release = Change("HelmRelease", name, action, {"version": live_version}, {"version": want_version},
+        bp.release = Change("HelmRelease", name, cast(Action, action), {"version": live_version}, {"version": want_version},
                             "; ".join(reasons) or f"revision {status.get('version')} up to date", vdiff + mdiff, "helm")
         bp.plan.add(bp.release)
         live_scripts = ((live_values.get("controller") or {}).get("JCasC") or {}).get("configScripts") or {}
         for key in sorted(set(live_scripts) | set(desired_scripts)):
-            a, b = live_scripts.get(key), desired_scripts.get(key)
-            if a != b:  # compare the real texts, show masked ones
-                a = redact_casc_text(a) if isinstance(a, str) else a
-                b = redact_casc_text(b) if isinstance(b, str) else b
-                if a == b:
-                    b = b + "\n# (a secret value differs)"
-            if a == b:
+            old: str | None = live_scripts.get(key)
+            new: str | None = desired_scripts.get(key)
+            if old != new:  # compare the real texts, show masked ones
+                old = redact_casc_text(old) if isinstance(old, str) else old
+                new = redact_casc_text(new) if isinstance(new, str) else new
+                if old == new:
+                    new = (new or "") + "\n# (a secret value differs)"
+            if old == new:
                 bp.plan.add(Change("JCasC", key, "noop", reason="unchanged", world="jcasc"))
-            elif a is None:
-                bp.plan.add(Change("JCasC", key, "create", None, None, "new fragment", text_diff("", b or "", key), "jcasc"))
-            elif b is None:
-                bp.plan.add(Change("JCasC", key, "delete", None, None, "fragment no longer rendered", text_diff(a, "", key), "jcasc"))
+            elif old is None:
+                bp.plan.add(Change("JCasC", key, "create", None, None, "new fragment", text_diff("", new or "", key), "jcasc"))
+            elif new is None:
+                bp.plan.add(Change("JCasC", key, "delete", None, None, "fragment no longer rendered", text_diff(old, "", key), "jcasc"))
             else:
-                bp.plan.add(Change("JCasC", key, "update", None, None, "fragment changed", text_diff(a, b, key), "jcasc"))
+                bp.plan.add(Change("JCasC", key, "update", None, None, "fragment changed", text_diff(old, new, key), "jcasc"))
 
     def secret_keys_lookup(self, desired: list[dict[str, Any]]) -> Callable[[str, str], set[str] | None]:
         """Keys of a Secret as it will be after apply: ours as rendered, anything else as it is live."""
@@ -427,8 +432,8 @@ class Bootstrap:
                     return str(yaml.safe_load(f).get("version"))
             with tarfile.open(path) as t:
                 member = next(m for m in t.getmembers() if m.name.count("/") == 1 and m.name.endswith("/Chart.yaml"))
-                f = t.extractfile(member)
-                return str(yaml.safe_load(f.read()).get("version")) if f else None
+                fh = t.extractfile(member)
+                return str(yaml.safe_load(fh.read()).get("version")) if fh else None
         except Exception:
             return None
 
@@ -558,7 +563,7 @@ class Bootstrap:
             elif time.monotonic() > deadline:
                 ns = self.cfg.cluster.namespace
                 sel = f"app.kubernetes.io/instance={self.cfg.jenkins.release},app.kubernetes.io/component={CONTROLLER_COMPONENT}"
-                old = [(p.get("metadata") or {}).get("name") for p in self.kube.pods(ns, sel) if (p.get("metadata") or {}).get("deletionTimestamp")]
+                old = [str((p.get("metadata") or {}).get("name")) for p in self.kube.pods(ns, sel) if (p.get("metadata") or {}).get("deletionTimestamp")]
                 why = f"; the previous pod {', '.join(old)} is still terminating (its node's kubelet must finish it)" if old else ""
                 raise NotReady(f"no controller pod of release {self.cfg.jenkins.release} appeared within {timeout:.0f}s{why}",
                                f"kubectl -n {ns} describe statefulset; kubectl -n {ns} get events")
@@ -618,8 +623,8 @@ class Bootstrap:
             time.sleep(min(1.0, max(left, 0.05)))
 
     def explain_pending_lb(self, svc: dict[str, Any]) -> str:
-        name = (svc.get("metadata") or {}).get("name")
-        ns = (svc.get("metadata") or {}).get("namespace")
+        name = str((svc.get("metadata") or {}).get("name"))
+        ns = str((svc.get("metadata") or {}).get("namespace"))
         fallback = "or set jenkins.service.type: NodePort and reach Jenkins at http://<node IP>:<nodePort>/"
         if not self.kube.has_kind("metallb.io/v1beta1", "IPAddressPool"):
             return ("EXTERNAL-IP stays <pending>: no LoadBalancer controller in the cluster (no MetalLB CRDs). "

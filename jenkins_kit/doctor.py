@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import struct
 import subprocess
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -45,16 +47,19 @@ class Targets:
     registry_insecure: bool = False
     jenkins_url: str | None = None
     timeout: float = 3.0
+    jenkins_verify: bool | str = True  # False: --insecure; a path: --ca-bundle
+    rpcbind_port: int = 111
 
     @classmethod
     def from_config(cls, cfg: LabConfig, *, nfs: str | None = None, registry_url: str | None = None,
-                    jenkins_url: str | None = None, timeout: float = 3.0) -> Targets:
+                    jenkins_url: str | None = None, timeout: float = 3.0, rpcbind_port: int = 111) -> Targets:
         host, port = cfg.nfs.server, 2049
         if nfs:
             host, port = split_host_port(nfs, 2049)
         reg = registry_url or f"https://{cfg.registry.address}"
         jurl = jenkins_url or os.environ.get("JENKINS_URL") or cfg.jenkins.url
-        return cls(host, port, cfg.nfs.path, reg.rstrip("/"), cfg.registry.insecure, jurl.rstrip("/") + "/" if jurl else None, timeout)
+        return cls(host, port, cfg.nfs.path, reg.rstrip("/"), cfg.registry.insecure, jurl.rstrip("/") + "/" if jurl else None, timeout,
+                   rpcbind_port=rpcbind_port)
 
 
 @dataclass
@@ -193,12 +198,139 @@ def tcp_probe(host: str, port: int, timeout: float) -> str | None:
         return e.strerror or e.__class__.__name__
 
 
+# ONC RPC (RFC 5531) over TCP: one record-marked CALL of procedure 0 (NULL), which every RPC program
+# answers without touching any state. The NFS server answers on its own port (2049) without rpcbind.
+NFS_PROGRAM = 100003
+MOUNT_PROGRAM = 100005
+RPCBIND_PROGRAM = 100000
+_RPC_CALL, _RPC_REPLY = 0, 1
+_ACCEPT = {0: "SUCCESS", 1: "PROG_UNAVAIL", 2: "PROG_MISMATCH", 3: "PROC_UNAVAIL", 4: "GARBAGE_ARGS", 5: "SYSTEM_ERR"}
+
+
+@dataclass(frozen=True)
+class RpcAnswer:
+    accepted: str | None  # an _ACCEPT name, or None when the call was denied (MSG_DENIED)
+    versions: tuple[int, int] | None = None  # PROG_MISMATCH: the lowest and highest version served
+
+
+def rpc_call(host: str, port: int, program: int, version: int, proc: int, args: bytes, timeout: float) -> tuple[RpcAnswer, bytes]:
+    """One ONC RPC call over TCP with AUTH_NONE; returns the reply header and the result bytes.
+
+    Raises OSError (connection), TimeoutError, or ValueError when what answers does not speak RPC."""
+    xid = int.from_bytes(os.urandom(4), "big")
+    # xid, CALL, rpcvers 2, prog, vers, proc, cred AUTH_NONE (flavor 0, length 0), verf AUTH_NONE.
+    body = struct.pack(">IIIIIIIIII", xid, _RPC_CALL, 2, program, version, proc, 0, 0, 0, 0) + args
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.settimeout(timeout)
+        sock.sendall(struct.pack(">I", 0x80000000 | len(body)) + body)
+        head = _recv_exact(sock, 4)
+        length = struct.unpack(">I", head)[0] & 0x7FFFFFFF
+        if length < 12 or length > 65536:
+            raise ValueError(f"the answer is not an RPC record (length field {length})")
+        reply = _recv_exact(sock, length)
+    rxid, mtype, stat = struct.unpack(">III", reply[:12])
+    if rxid != xid or mtype != _RPC_REPLY:
+        raise ValueError("the answer is not an RPC reply to our call")
+    if stat == 1:  # MSG_DENIED (RPC version mismatch or authentication)
+        return RpcAnswer(None), b""
+    if stat != 0 or len(reply) < 20:
+        raise ValueError("malformed RPC reply")
+    verf_len = struct.unpack(">I", reply[16:20])[0]
+    off = 20 + ((verf_len + 3) // 4) * 4
+    if len(reply) < off + 4:
+        raise ValueError("malformed RPC reply")
+    accept = struct.unpack(">I", reply[off : off + 4])[0]
+    name = _ACCEPT.get(accept, f"accept_stat {accept}")
+    if accept == 2 and len(reply) >= off + 12:
+        lo, hi = struct.unpack(">II", reply[off + 4 : off + 12])
+        return RpcAnswer(name, (lo, hi)), b""
+    return RpcAnswer(name), reply[off + 4 :]
+
+
+def rpc_null(host: str, port: int, program: int, version: int, timeout: float) -> RpcAnswer:
+    """A NULL call (procedure 0): every RPC program answers it without touching any state."""
+    return rpc_call(host, port, program, version, 0, b"", timeout)[0]
+
+
+def rpcbind_getport(host: str, program: int, version: int, timeout: float, port: int = 111) -> int | None:
+    """PMAPPROC_GETPORT (RFC 1833, portmapper version 2, procedure 3) for `program` over TCP;
+    None when it is not registered (port 0)."""
+    ans, result = rpc_call(host, port, RPCBIND_PROGRAM, 2, 3, struct.pack(">IIII", program, version, 6, 0), timeout)
+    if ans.accepted != "SUCCESS" or len(result) < 4:
+        raise ValueError(f"rpcbind answered {ans.accepted or 'MSG_DENIED'}")
+    found = struct.unpack(">I", result[:4])[0]
+    return found or None
+
+
+def mountd_probe(host: str, timeout: float, rpcbind_port: int = 111) -> tuple[Status, str]:
+    """(status, detail) of the mount daemon NFSv3 clients need: found through rpcbind, then a NULL call."""
+    try:
+        port = rpcbind_getport(host, MOUNT_PROGRAM, 3, timeout, rpcbind_port)
+    except (OSError, ValueError) as e:
+        why = "no answer" if isinstance(e, (TimeoutError, socket.timeout)) else (getattr(e, "strerror", None) or str(e))
+        return "warn", f"rpcbind on {host}:{rpcbind_port} cannot be asked for mountd ({why}); NFSv4-only servers need neither"
+    if port is None:
+        return "warn", f"rpcbind on {host} has no mountd (program {MOUNT_PROGRAM} v3) registered: NFSv3 mounts will fail, NFSv4 works"
+    try:
+        ans = rpc_null(host, port, MOUNT_PROGRAM, 3, timeout)
+    except (OSError, ValueError) as e:
+        return "fail", f"mountd registered on port {port} does not answer: {getattr(e, 'strerror', None) or e}"
+    if ans.accepted == "SUCCESS":
+        return "pass", f"mountd (program {MOUNT_PROGRAM} v3) answers a NULL call on port {port}"
+    return "fail", f"mountd on port {port} answered the NULL call with {ans.accepted or 'MSG_DENIED'}"
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ValueError("the connection closed before a complete RPC reply" if data else "the connection closed without an answer")
+        data += chunk
+    return data
+
+
+def nfs_probe(host: str, port: int, timeout: float) -> tuple[bool, str]:
+    """(ok, what was found): ask the NFS program itself (NULL call, version 4, then 3)."""
+    served: tuple[int, int] | None = None
+    for version in (4, 3):
+        try:
+            ans = rpc_null(host, port, NFS_PROGRAM, version, timeout)
+        except ConnectionRefusedError:
+            return False, "connection refused (nothing listens there)"
+        except (TimeoutError, socket.timeout):
+            return False, f"no RPC answer within {timeout:g}s (a firewall, the host is down, or what listens is not an NFS server)"
+        except ValueError as e:
+            return False, f"something listens there, but it is not an NFS server: {e}"
+        except OSError as e:
+            return False, e.strerror or e.__class__.__name__
+        if ans.accepted == "SUCCESS":
+            return True, f"NFS server (RPC program {NFS_PROGRAM}) answers a NULL call for version {version}"
+        if ans.accepted == "PROG_MISMATCH" and ans.versions:
+            served = ans.versions
+            if not served[0] <= 3 <= served[1]:
+                break
+            continue
+        if ans.accepted == "PROG_UNAVAIL":
+            return False, f"an RPC server answers, but it does not serve NFS (program {NFS_PROGRAM})"
+        if ans.accepted is None:
+            return False, "an RPC server answers, but it denied the call"
+        return False, f"the NFS server answered the NULL call with {ans.accepted}"
+    if served:
+        return False, f"the NFS server serves versions {served[0]}-{served[1]} only; Kubernetes mounts NFS 3 or 4"
+    return False, "the NFS server did not accept a NULL call for version 4 or 3"
+
+
 def check_nfs(t: Targets, report: Report, showmount: str | None = None) -> None:
-    why = tcp_probe(t.nfs_host, t.nfs_port, t.timeout)
-    if why is None:
-        report.add(Check("nfs server", "pass", f"{t.nfs_host}:{t.nfs_port} accepts TCP connections"))
+    ok, what = nfs_probe(t.nfs_host, t.nfs_port, t.timeout)
+    why = None if ok else what
+    if ok:
+        report.add(Check("nfs server", "pass", f"{t.nfs_host}:{t.nfs_port}: {what}"))
+        status, detail = mountd_probe(t.nfs_host, t.timeout, t.rpcbind_port)
+        report.add(Check("nfs mountd", status, detail,
+                         None if status == "pass" else "on the NFS host: systemctl enable --now rpcbind nfs-mountd (or nfs-server); open TCP 111"))
     else:
-        report.add(Check("nfs server", "fail", f"cannot connect to {t.nfs_host}:{t.nfs_port}: {why}",
+        report.add(Check("nfs server", "fail", f"{t.nfs_host}:{t.nfs_port}: {what}",
                          "on the NFS host: systemctl enable --now nfs-server (Debian: nfs-kernel-server), open TCP 2049, "
                          "then run 'jenkins-kit nfs export' there"))
     tool = showmount or shutil.which("showmount")
@@ -212,6 +344,9 @@ def check_nfs(t: Targets, report: Report, showmount: str | None = None) -> None:
         proc = subprocess.run([tool, "-e", "--no-headers", t.nfs_host], capture_output=True, text=True, timeout=max(t.timeout, 5))
     except subprocess.TimeoutExpired:
         report.add(Check("nfs export", "warn", f"showmount -e {t.nfs_host} timed out", "is rpcbind (TCP/UDP 111) reachable?"))
+        return
+    except OSError as e:
+        report.add(Check("nfs export", "warn", f"cannot run {tool}: {e.strerror or e}", "give a working showmount with --showmount, or install nfs-common"))
         return
     if proc.returncode != 0:
         report.add(Check("nfs export", "warn", f"showmount -e {t.nfs_host} failed: {proc.stderr.strip()}",
@@ -238,6 +373,12 @@ def _session() -> Any:
     return s
 
 
+def _insecure_request_warning() -> type[Warning]:
+    import urllib3
+
+    return urllib3.exceptions.InsecureRequestWarning
+
+
 def registry_login(cfg: LabConfig) -> tuple[str, Any] | None:
     """(username, SecretValue) when the registry password resolves here (env or file references;
     a reference to a Kubernetes Secret is checked by the cluster, not by this probe)."""
@@ -260,7 +401,10 @@ def check_registry(t: Targets, report: Report, login: tuple[str, Any] | None = N
     if t.registry_insecure:
         session.verify = False  # registry.insecure: the lab registry's certificate is self-signed
     try:
-        r = session.get(url, timeout=t.timeout, allow_redirects=False)
+        with warnings.catch_warnings():
+            # registry.insecure is reported once as this check's own warning, not by urllib3 per request.
+            warnings.simplefilter("ignore", category=_insecure_request_warning())
+            r = session.get(url, timeout=t.timeout, allow_redirects=False)
     except requests.exceptions.SSLError:
         report.add(Check("registry", "fail", f"TLS verification failed for {url}",
                          "set registry.insecure: true for a self-signed lab registry (and configure containerd on the nodes)"))
@@ -278,7 +422,9 @@ def check_registry(t: Targets, report: Report, login: tuple[str, Any] | None = N
         else:
             report.add(Check("registry", "pass", f"{url} answers the registry v2 API{auth}"))
         if r.status_code == 401 and login is not None:
-            _check_registry_login(session, url, t, login, report)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", category=_insecure_request_warning())
+                _check_registry_login(session, url, t, login, report)
     else:
         report.add(Check("registry", "fail", f"{url} answered HTTP {r.status_code}, not the registry v2 API",
                          "check registry.address (host:port of a Docker registry v2)"))
@@ -349,7 +495,6 @@ def _jenkins_auth() -> tuple[str, SecretValue] | None:
 
 
 def check_jenkins(cfg: LabConfig, t: Targets, report: Report) -> None:
-    import requests
 
     if not t.jenkins_url:
         for n in ("jenkins", "jenkins auth", "jenkins crumb", "jenkins plugins"):
@@ -357,6 +502,20 @@ def check_jenkins(cfg: LabConfig, t: Targets, report: Report) -> None:
         return
     base = t.jenkins_url
     s = _session()
+    if t.jenkins_verify is not True:
+        s.verify = t.jenkins_verify
+    if t.jenkins_verify is False and base.startswith("https://"):
+        report.add(Check("jenkins tls", "warn", f"TLS certificate verification is OFF for {base} (--insecure)",
+                         "trust the controller's CA with --ca-bundle instead"))
+    with warnings.catch_warnings():
+        # Said once above as a check; urllib3 would repeat it for every request.
+        warnings.simplefilter("ignore", category=_insecure_request_warning())
+        _check_jenkins(cfg, t, report, s, base)
+
+
+def _check_jenkins(cfg: LabConfig, t: Targets, report: Report, s: Any, base: str) -> None:
+    import requests
+
     try:
         r = s.get(base + "login", timeout=t.timeout, allow_redirects=False)
     except requests.RequestException as e:

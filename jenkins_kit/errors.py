@@ -2,7 +2,9 @@
 
 Every failure the user can cause or meet becomes a `KitError` carrying a hint, so the CLI prints
 advice instead of a traceback. Exit codes 0-4 are reserved for build results (jenkins-cli
-semantics), so tool errors start at 2 for usage/config (as click does) and use 10+ otherwise.
+semantics) and for "changes pending" (2) of `plan --detailed-exitcode`, so every tool error uses 10
+and up, on every command (docs/cli.md). The only exception is asked for: under
+`--detailed-exitcode` any error is 1, as terraform does.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ class ExitCode:
     NOT_BUILT = 3
     ABORTED = 4
     # Tool outcomes.
-    USAGE = 2  # bad config / bad arguments (click uses 2 too); never used while following a build
-    ERROR = 1  # generic failure outside build-following commands
+    CHANGES_PENDING = 2  # `plan --detailed-exitcode` only
+    USAGE = 16  # bad config / bad arguments (click's usage errors too): the same as INPUT
+    ERROR = 20  # an operation failed (cluster, helm, NFS host, a failed check) for another reason
     TIMEOUT = 10
     INTERRUPTED = 11
     CANCELLED = 12
@@ -31,6 +34,7 @@ class ExitCode:
     CONNECTION = 17
     PARTIAL = 18  # some items of a batch failed
     NOT_BUILDABLE = 19  # job disabled / not buildable (409), or Jenkins scheduled nothing
+    INTERNAL = 70  # a bug in jenkins-kit (sysexits EX_SOFTWARE); --debug shows the traceback
     FOLLOW_DETACHED = 125  # `build -f` interrupted: the build keeps running (jenkins-cli's code)
 
 

@@ -17,18 +17,21 @@ def _check_xml_chars(value: str) -> str:
     return value
 
 
-# Our config.xml declares XML 1.1 (as Jenkins writes it). There, DEL and the C1 controls are "restricted"
-# and may only appear as character references, and NEL and LINE SEPARATOR are line ends a parser turns
-# into "\n" (XML 1.1 sections 2.2 and 2.11): the JDK parser Jenkins reads with refuses the former raw and
-# rewrites the latter, so all of them go out as references.
-_XML11_REF = re.compile("[\x7f-\x9f\u2028]")
+# Written as character references: CR (parsers normalise it away), DEL and the C1 controls (XML 1.1
+# "RestrictedChar": the JDK parser Jenkins uses refuses them raw in a version='1.1' document), NEL and
+# U+2028 (XML 1.1 line ends: read back raw as "\n", so a plan would see drift forever). The references
+# mean the same in XML 1.0, so Python's expat reads them alike.
+_XML_AS_REF = re.compile("[\r\x7f-\x9f\u2028]")
+
+
+def _char_ref(m: re.Match[str]) -> str:
+    return f"&#{ord(m.group())};"
 
 
 def xml_text(value: object) -> str:
-    """Escape for XML character data. CR is encoded so parsers do not normalise it away."""
+    """Escape for XML character data (config.xml is XML 1.1; see _XML_AS_REF)."""
     s = _check_xml_chars(str(value))
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-    return _XML11_REF.sub(lambda m: f"&#x{ord(m.group()):x};", s)
+    return _XML_AS_REF.sub(_char_ref, s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
 def xml_attr(value: object) -> str:

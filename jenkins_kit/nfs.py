@@ -8,7 +8,6 @@ reject is refused before anything is written.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import shutil
@@ -37,109 +36,7 @@ class InvalidExport(KitError):
 
 # ---------------------------------------------------------------- exports(5) syntax
 
-# Options exportfs knows (nfs-utils exports(5)); value-taking ones map to a validator.
-_FLAG_OPTIONS = {
-    "rw", "ro", "sync", "async", "secure", "insecure", "wdelay", "no_wdelay", "hide", "nohide",
-    "crossmnt", "subtree_check", "no_subtree_check", "insecure_locks", "no_auth_nlm", "secure_locks",
-    "auth_nlm", "mountpoint", "mp", "nordirplus", "pnfs", "no_pnfs", "security_label", "root_squash",
-    "no_root_squash", "all_squash", "no_all_squash", "no_acl", "acl",
-}
-_CONFLICTS = [("rw", "ro"), ("sync", "async"), ("secure", "insecure"), ("wdelay", "no_wdelay"),
-              ("hide", "nohide"), ("subtree_check", "no_subtree_check"), ("root_squash", "no_root_squash"),
-              ("all_squash", "no_all_squash"), ("pnfs", "no_pnfs"), ("secure_locks", "insecure_locks")]
-_SEC_FLAVOURS = {"sys", "krb5", "krb5i", "krb5p"}
-
-
-def _valid_value(name: str, value: str) -> bool:
-    if name in ("anonuid", "anongid"):
-        return re.fullmatch(r"-?[0-9]+", value) is not None
-    if name == "fsid":
-        return value == "root" or re.fullmatch(r"[0-9]+", value) is not None or re.fullmatch(r"[0-9a-fA-F\-]{32,36}", value) is not None
-    if name == "sec":
-        return all(p in _SEC_FLAVOURS for p in value.split(":"))
-    if name in ("mountpoint", "mp"):
-        return value.startswith("/")
-    if name in ("refer", "replicas"):
-        return bool(value) and not any(c.isspace() for c in value)
-    if name == "xprtsec":
-        return all(p in {"none", "tls", "mtls"} for p in value.split(":"))
-    return False
-
-
-def option_problem(opts: list[str]) -> str | None:
-    """Why exportfs would reject this option list, or None."""
-    if not opts:
-        return "an empty option list '()' is not allowed"
-    names = set()
-    for o in opts:
-        if "=" in o:
-            name, value = o.split("=", 1)
-            if not _valid_value(name, value):
-                return f"option {o!r} is not one exportfs accepts"
-            names.add(name)
-        elif o in _FLAG_OPTIONS:
-            names.add(o)
-        else:
-            return f"unknown export option {o!r}"
-    for a, b in _CONFLICTS:
-        if a in names and b in names:
-            return f"options {a!r} and {b!r} contradict each other"
-    return None
-
-
-_HOST_WILDCARD = re.compile(r"^[A-Za-z0-9*?\[\]\-]+(\.[A-Za-z0-9*?\[\]\-]+)*$")
-_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*\.?$")
-
-
-def client_problem(spec: str) -> str | None:
-    """Why `spec` is not a client exports(5) accepts (host, IP, network, wildcard, @netgroup, *), or None."""
-    if not spec:
-        return "an empty client"
-    if any(c.isspace() for c in spec) or any(c in spec for c in "(),#\"'\\"):
-        return f"client {spec!r} contains whitespace, quotes, '#', ',' or parentheses"
-    if spec == "*":
-        return None
-    if spec.startswith("@"):
-        return None if re.fullmatch(r"@[A-Za-z0-9_.\-]+", spec) else f"netgroup {spec!r} is not a valid name"
-    if spec.startswith("-"):
-        return f"client {spec!r} starts with '-' (that is the default-options syntax)"
-    if spec.startswith("gss/"):
-        return None if spec in ("gss/krb5", "gss/krb5i", "gss/krb5p") else f"unknown gss flavour {spec!r}"
-    addr = spec[1:-1] if spec.startswith("[") and spec.endswith("]") else spec
-    if "/" in addr:
-        net, _, mask = addr.partition("/")
-        try:
-            ipaddress.ip_address(net)
-        except ValueError:
-            return f"{spec!r}: {net!r} is not an IP address (a network is address/prefix)"
-        if re.fullmatch(r"[0-9]+", mask):
-            limit = 32 if "." in net else 128
-            if int(mask) > limit:
-                return f"{spec!r}: prefix /{mask} is longer than {limit} bits"
-            return None
-        try:
-            m = ipaddress.IPv4Address(mask)
-        except ValueError:
-            return f"{spec!r}: {mask!r} is neither a prefix length nor a netmask"
-        bits = f"{int(m):032b}"
-        if "01" in bits:
-            return f"{spec!r}: {mask} is not a contiguous netmask"
-        return None
-    if ":" in addr:
-        try:
-            ipaddress.IPv6Address(addr)
-            return None
-        except ValueError:
-            return f"{spec!r} is not an IPv6 address"
-    if re.fullmatch(r"[0-9.]+", addr):
-        try:
-            ipaddress.IPv4Address(addr)
-            return None
-        except ValueError:
-            return f"{spec!r} looks like an IPv4 address but is not one"
-    if any(c in addr for c in "*?["):
-        return None if _HOST_WILDCARD.match(addr) and addr.count("[") == addr.count("]") else f"wildcard {spec!r} is malformed"
-    return None if _HOST.match(addr) and len(addr) <= 253 else f"{spec!r} is not a valid host name"
+from jenkins_kit.config.exports_syntax import client_problem, option_problem  # noqa: E402,F401  (re-exported)
 
 
 @dataclass(frozen=True)
@@ -214,7 +111,7 @@ def parse_entry(line: str) -> ExportEntry:
         raise InvalidExport("empty exports line")
     path = unescape_path(toks[0])
     defaults: tuple[str, ...] = ()
-    clients = []
+    clients: list[ExportClient] = []
     for t in toks[1:]:
         if t.startswith("-") and not clients and not defaults:
             defaults = tuple(o for o in t[1:].split(",") if o)
@@ -331,7 +228,7 @@ def _write_atomic(path: Path, text: str, mode: int) -> None:
 @dataclass
 class Step:
     name: str
-    status: str  # done | unchanged | skipped | warn
+    status: str  # done | would (dry run) | unchanged | skipped | warn
     detail: str
 
     def to_json(self) -> dict[str, str]:
@@ -348,7 +245,7 @@ class ExportResult:
 
     @property
     def changed(self) -> bool:
-        return any(s.status == "done" for s in self.steps)
+        return any(s.status in ("done", "would") for s in self.steps)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -392,6 +289,7 @@ def export(
     if (entry.path.rstrip("/") or "/") != nfs.path.rstrip("/"):
         raise InvalidExport(f"the exports line is for {entry.path}, not {nfs.path}")
     result = ExportResult(str(directory), str(exp), line)
+    done = "would" if dry_run else "done"  # a dry run reports what it would do, never "done"
 
     # 1. the folder
     if directory.is_symlink():
@@ -402,7 +300,7 @@ def export(
         if not dry_run:
             directory.mkdir(parents=True, mode=0o755)
             os.chmod(directory, 0o755)
-        result.steps.append(Step("directory", "done", f"created {directory}"))
+        result.steps.append(Step("directory", done, f"create {directory}" if dry_run else f"created {directory}"))
     else:
         result.steps.append(Step("directory", "unchanged", f"{directory} exists"))
 
@@ -421,7 +319,7 @@ def export(
                     f"{directory} is owned by {st2.st_uid}:{st2.st_gid} after chown, not {uid}:{gid}",
                     "the file system may squash or ignore ownership (root_squash on a nested mount?); fix it on the server",
                 )
-        result.steps.append(Step("owner", "done", f"chown {uid}:{gid} {directory} (was {before}); verified"))
+        result.steps.append(Step("owner", done, f"chown {uid}:{gid} {directory} (was {before})" + ("" if dry_run else "; verified")))
     if directory.exists():
         foreign = []
         count = 0
@@ -435,7 +333,7 @@ def export(
                         if not dry_run:
                             _chown(p, uid, gid)
             result.steps.append(
-                Step("owner-recursive", "done" if count else "unchanged", f"{count} entr{'y' if count == 1 else 'ies'} inside chowned to {uid}:{gid}")
+                Step("owner-recursive", done if count else "unchanged", f"{count} entr{'y' if count == 1 else 'ies'} inside chowned to {uid}:{gid}")
             )
         else:
             for p in directory.iterdir():
@@ -468,7 +366,8 @@ def export(
             else:
                 exp.parent.mkdir(parents=True, exist_ok=True)
             _write_atomic(exp, new, mode)
-        result.steps.append(Step("exports", "done", f"{action} the line for {nfs.path} in {exp}" + (f" (backup {result.backup})" if result.backup else "")))
+        verb = {"added": "add", "updated": "update", "replaced": "replace"}.get(action, action) if dry_run else action
+        result.steps.append(Step("exports", done, f"{verb} the line for {nfs.path} in {exp}" + (f" (backup {result.backup})" if result.backup else "")))
 
     # 4. reload
     exportfs_bin = exportfs or shutil.which("exportfs")
@@ -478,7 +377,7 @@ def export(
         result.steps.append(Step("reload", "skipped", f"{exp} is not /etc/exports (or /etc/exports.d/*.exports); not reloading the live NFS server"))
     elif exportfs_bin is None:
         result.steps.append(Step("reload", "skipped", "exportfs not found: install nfs-kernel-server (Debian) or nfs-utils, then run 'exportfs -ra'"))
-    elif action == "unchanged" and not any(s.status == "done" for s in result.steps):
+    elif action == "unchanged" and not result.changed:
         result.steps.append(Step("reload", "unchanged", "nothing changed; no reload needed"))
     elif dry_run:
         result.steps.append(Step("reload", "skipped", "dry run"))

@@ -129,7 +129,7 @@ def controller_sources(manifest: str, namespace: str, secret_keys: SecretKeys) -
     c = next(c for c in pod["containers"] if c.get("name") == "jenkins")
     env = {e["name"] for e in c.get("env") or [] if "name" in e}
     secrets_dir = next((e.get("value") for e in c.get("env") or [] if e.get("name") == "SECRETS"), None) or DEFAULT_SECRETS_DIR
-    env_from = [(ef.get("secretRef") or {}).get("name") for ef in c.get("envFrom") or [] if ef.get("secretRef")]
+    env_from = [str((ef.get("secretRef") or {}).get("name")) for ef in c.get("envFrom") or [] if (ef.get("secretRef") or {}).get("name")]
     for name in env_from:
         env |= secret_keys(namespace, name) or set()
     mounted = {m.get("name") for m in c.get("volumeMounts") or [] if (m.get("mountPath") or "").rstrip("/") == secrets_dir.rstrip("/")}

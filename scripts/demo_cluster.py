@@ -33,9 +33,8 @@ def _kit(root: Path, env: dict[str, str], *args: str, ok: tuple[int, ...] = (0,)
 
 def run_cluster_demo(root: Path, config: Path) -> None:
     sys.path.insert(0, str(root))
-    from tests.cluster.harness import LabCluster  # noqa: PLC0415 - the harness lives with the tests
-
     from jenkins_kit.kube.helm import resolve_chart  # noqa: PLC0415
+    from tests.cluster.harness import LabCluster  # noqa: PLC0415 - the harness lives with the tests
 
     shared = root.parent / "shared" / "charts"
     charts = []

@@ -193,7 +193,7 @@ def test_unreadable_file_fails_clearly_with_no_archive(tmp_path: Path):
     proc = subprocess.run([setpriv, "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-m", "jenkins_kit",
                            "backup", "--home", str(home), "--dest", str(dest), "--no-quiesce"],
                           capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1, proc.stderr
+    assert proc.returncode == 20, proc.stderr  # ERROR: tool errors never use 1-4 (docs/cli.md)
     assert f"cannot read {secret}: permission denied" in proc.stderr and "Traceback" not in proc.stderr
     assert [p.name for p in dest.iterdir()] == [".jenkins-kit-backup.lock"]
 
@@ -240,7 +240,7 @@ def test_cli_backup_verify_restore_json(home: Path, tmp_path: Path):
     assert t.exit_code == 0, t.output
     assert json.loads(t.stdout)["next_step"] == "jenkins-kit up"
     again = runner.invoke(cli, ["restore", out["archive"], "--target", str(tmp_path / "t")])
-    assert again.exit_code == 2 and "is not empty" in again.stderr and "--force" in again.stderr
+    assert again.exit_code == 16 and "is not empty" in again.stderr and "--force" in again.stderr
     human = runner.invoke(cli, ["restore", out["archive"], "--target", str(tmp_path / "t2")])
     assert human.exit_code == 0 and "next: jenkins-kit up" in human.stdout
 

@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -256,7 +255,7 @@ def test_without_toleration_up_names_the_taint(kit):
         p = subprocess.run(kit.argv("up", "-c", str(conf), "--chart", str(CHART), "--timeout", "30"), env=env, cwd=kit.workdir,
                            capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
         OUTPUTS.extend([p.stdout, p.stderr])
-        assert p.returncode == 1, p.stdout + p.stderr
+        assert p.returncode == 20, p.stdout + p.stderr  # ERROR (tool errors never use 1-4)
         assert "cannot be scheduled: m-k8s carries taint node-role.kubernetes.io/control-plane:NoSchedule" in p.stderr
         assert "untolerated taint" in p.stderr  # the scheduler's own words
         # Only the defaults admission adds (not-ready/unreachable NoExecute) remain.
@@ -297,7 +296,7 @@ def test_foreign_object_is_a_conflict_and_nothing_changes(kit):
     conf = write_config(kit.workdir / ns, ns, release="jenkins-foreign")
     try:
         res = kit.run("up", "-c", str(conf), "--chart", str(CHART), "--no-wait")
-        assert res.returncode == 1
+        assert res.returncode == 20
         assert "conflict" in res.stderr and "Secret jk-foreign/registry-credentials" in res.stderr and "--adopt" in res.stderr
         assert kit.get(f"/api/v1/persistentvolumes/{ns}-home") is None  # nothing applied
         s = kit.get(f"/api/v1/namespaces/{ns}/secrets/registry-credentials")
@@ -390,12 +389,12 @@ def test_plan_refuses_secret_references_the_pod_cannot_resolve(kit):
                         credentials=[{"id": "gh", "secret": {"name": "gh-token", "key": "token"}}])
     try:
         plan = kit.run("plan", "-c", str(conf), "--chart", str(CHART), "--no-jobs")
-        assert plan.returncode == 1, plan.stdout + plan.stderr
+        assert plan.returncode == 20, plan.stdout + plan.stderr
         err = plan.stderr
         assert "JCasC jenkins-kit-credentials: ${gh-token-token} is read from key 'token' of Secret jk-refs/gh-token" in err, err
         assert "it has: tokn" in err and "add key token to Secret jk-refs/gh-token" in err
         up = kit.run("up", "-c", str(conf), "--chart", str(CHART), "--no-jobs")
-        assert up.returncode == 1 and "secret reference(s) would not resolve" in up.stderr
+        assert up.returncode == 20 and "secret reference(s) would not resolve" in up.stderr
         assert kit.get(f"/api/v1/persistentvolumes/{ns}-home") is None  # nothing applied
         assert kit.cluster.helm_run("status", "jenkins-refs", "-n", ns, check=False).returncode != 0
         # Fixing the Secret makes the same plan pass.
@@ -416,7 +415,7 @@ def test_plan_refuses_secret_references_the_pod_cannot_resolve(kit):
         p = subprocess.run(kit.argv("plan", "-c", str(conf), "--chart", str(CHART), "--no-jobs"), env=env, cwd=kit.workdir,
                            capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
         OUTPUTS.extend([p.stdout, p.stderr])
-        assert p.returncode == 1, p.stdout + p.stderr
+        assert p.returncode == 20, p.stdout + p.stderr
         assert "${chart-admin-password} does not resolve in the controller pod" in p.stderr
         assert "controller.admin.createSecret: true with controller.admin.existingSecret: jenkins-admin" in p.stderr
     finally:

@@ -40,11 +40,13 @@ class _H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a: Any) -> None:
         pass
 
-    def reply(self, code: int, body: bytes | str = b"", headers: dict[str, str] | None = None) -> None:
+    def reply(self, code: int, body: bytes | str = b"", headers: dict[str, str | None] | None = None) -> None:
         data = body.encode() if isinstance(body, str) else body
         self.send_response(code)
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
+        # Jenkins sends X-Jenkins on every api/* answer and on its 404 page (jenkins-remote-api.md §0.2).
+        for k, v in {"X-Jenkins": "2.479.3", **(headers or {})}.items():
+            if v is not None:  # None: leave this header out
+                self.send_header(k, v)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -283,7 +285,7 @@ def test_not_json_is_unexpected_response(server: _Server) -> None:
 
 
 def test_version_requires_x_jenkins(server: _Server) -> None:
-    server.routes[("GET", "/api/json")] = lambda h: h.reply(200, "{}", {"Content-Type": "application/json"})
+    server.routes[("GET", "/api/json")] = lambda h: h.reply(200, "{}", {"Content-Type": "application/json", "X-Jenkins": None})
     with pytest.raises(jerr.UnexpectedResponseError) as e:
         _client(server).version()
     assert "X-Jenkins" in e.value.message

@@ -55,7 +55,7 @@ def test_cli_reports_without_traceback_and_writes_nothing(tmp_path: Path) -> Non
         capture_output=True,
         text=True,
     )
-    assert proc.returncode == 2
+    assert proc.returncode == 16  # INPUT: tool errors never use 1-4 (build results)
     assert "Traceback" not in proc.stderr + proc.stdout
     assert f"{case}:8:3: jenkins.imagetag: unknown key 'imagetag'" in proc.stderr
     assert "did you mean 'image_tag'?" in proc.stderr
@@ -69,6 +69,6 @@ def test_validate_command_exit_status(case: Path) -> None:
         capture_output=True,
         text=True,
     )
-    assert proc.returncode == 2
+    assert proc.returncode == 16  # INPUT: tool errors never use 1-4 (build results)
     assert "Traceback" not in proc.stderr
     assert str(case) in proc.stderr

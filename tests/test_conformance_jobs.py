@@ -18,8 +18,8 @@ from tests.test_conformance_support import (
     XML,
     Target,
     create_job,
-    loose,
     jenkins_target,
+    loose,
     pipeline_xml,
     sandbox,
 )

@@ -120,10 +120,75 @@ def make_jenkins(plugins, user="admin", token=TOKEN, crumb=True):
 
 
 def tcp_listener():
+    """Accepts connections and never answers: what a bare TCP check used to call a pass."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     s.listen(8)
     return s
+
+
+class FakeRpcResponder:
+    """A STAND-IN WE WROTE for an NFS server's RPC endpoints (no NFS server can run here): it answers
+    ONC RPC (RFC 5531) record-marked CALLs over TCP on loopback, as nfsd (program 100003), mountd
+    (100005) and rpcbind (100000, GETPORT of RFC 1833) would, all on one port. `versions` is the range
+    of NFS versions it claims; `program` replaces NFS by another program. It proves only that our
+    probe and our reading of the RFCs agree; the wire layout is cited in jenkins_kit/doctor.py."""
+
+    def __init__(self, program: int = 100003, versions: tuple[int, int] = (3, 4), mountd: bool = True) -> None:
+        self.served: dict[int, tuple[int, int]] = {program: versions, 100000: (2, 4)}
+        if mountd:
+            self.served[100005] = (1, 3)
+        self.calls: list[tuple[int, int, int]] = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import struct
+
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                try:
+                    head = conn.recv(4)
+                    n = struct.unpack(">I", head)[0] & 0x7FFFFFFF
+                    body = b""
+                    while len(body) < n:
+                        body += conn.recv(n - len(body))
+                    xid, mtype, rpcvers, prog, vers, proc = struct.unpack(">IIIIII", body[:24])
+                    self.calls.append((prog, vers, proc))
+                    verf = struct.pack(">II", 0, 0)
+                    if prog not in self.served:
+                        tail = struct.pack(">I", 1)  # PROG_UNAVAIL
+                    elif not self.served[prog][0] <= vers <= self.served[prog][1]:
+                        tail = struct.pack(">III", 2, *self.served[prog])  # PROG_MISMATCH low high
+                    elif prog == 100000 and proc == 3:  # GETPORT(prog, vers, prot, port) -> port
+                        want = struct.unpack(">I", body[40:44])[0]
+                        tail = struct.pack(">II", 0, self.port if want in self.served else 0)
+                    else:
+                        tail = struct.pack(">I", 0)  # SUCCESS, NULL returns nothing
+                    reply = struct.pack(">III", xid, 1, 0) + verf + tail
+                    conn.sendall(struct.pack(">I", 0x80000000 | len(reply)) + reply)
+                except (OSError, struct.error):
+                    pass
+
+    def close(self) -> None:
+        # shutdown wakes the thread blocked in accept(); a bare close() would leave it accepting on
+        # whatever socket reuses the file descriptor next.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+    def getsockname(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.port)
 
 
 def closed_port() -> int:
@@ -157,7 +222,7 @@ def test_guard_blocks_lab_addresses(loopback_only):
 
 def test_nfs_registry_and_jenkins_pass_on_loopback(monkeypatch, tmp_path, loopback_only):
     cfg = lab_cfg()
-    nfs = tcp_listener()
+    nfs = FakeRpcResponder()
     reg = _serve(Registry)
     plugins = [{"shortName": p.split(":")[0], "version": p.split(":")[1], "active": True} for p in cfg.jenkins.plugins]
     jen = _serve(make_jenkins(plugins))
@@ -169,14 +234,14 @@ def test_nfs_registry_and_jenkins_pass_on_loopback(monkeypatch, tmp_path, loopba
     try:
         t = doctor.Targets.from_config(
             cfg, nfs=f"127.0.0.1:{nfs.getsockname()[1]}", registry_url=f"http://127.0.0.1:{reg.server_port}",
-            jenkins_url=f"http://127.0.0.1:{jen.server_port}/", timeout=2,
+            jenkins_url=f"http://127.0.0.1:{jen.server_port}/", timeout=2, rpcbind_port=nfs.port,
         )
         report = doctor.run(cfg, t, connect=lambda: None, skip={"cluster", "helm"}, showmount=str(showmount))
     finally:
         nfs.close(), reg.shutdown(), jen.shutdown()
     by = {c.name: c for c in report.checks}
     assert {n: c.status for n, c in by.items()} == {
-        "nfs server": "pass", "nfs export": "pass", "registry": "pass",
+        "nfs server": "pass", "nfs mountd": "pass", "nfs export": "pass", "registry": "pass",
         "jenkins": "pass", "jenkins auth": "pass", "jenkins crumb": "pass", "jenkins plugins": "pass",
     }, report.to_json()
     assert "requires credentials" in by["registry"].detail
@@ -193,12 +258,12 @@ def test_failures_come_with_fixes(monkeypatch, tmp_path):
     showmount = tmp_path / "showmount"
     showmount.write_text("#!/bin/sh\necho '/srv *'\n")
     showmount.chmod(0o755)
-    nfs = tcp_listener()
+    nfs = FakeRpcResponder()
     monkeypatch.setenv("JENKINS_USER_ID", "admin")
     monkeypatch.setenv("JENKINS_API_TOKEN", TOKEN)
     try:
         t = doctor.Targets.from_config(cfg, nfs=f"127.0.0.1:{nfs.getsockname()[1]}", registry_url=f"http://127.0.0.1:{reg.server_port}",
-                                       jenkins_url=f"http://127.0.0.1:{jen.server_port}", timeout=2)
+                                       jenkins_url=f"http://127.0.0.1:{jen.server_port}", timeout=2, rpcbind_port=nfs.port)
         report = doctor.run(cfg, t, connect=lambda: None, skip={"cluster", "helm"}, showmount=str(showmount))
         by = {c.name: c for c in report.checks}
         assert by["nfs export"].status == "fail" and "nfs export" in by["nfs export"].fix
@@ -229,16 +294,17 @@ def test_cluster_unreachable_is_a_failure_with_a_fix(tmp_path):
     data = yaml.safe_load(EXAMPLE.read_text())
     data["cluster"]["kubeconfig"] = str(tmp_path / "missing.kubeconfig")
     conf.write_text(yaml.safe_dump(data))
-    nfs = tcp_listener()
+    nfs = FakeRpcResponder()
     reg = _serve(Registry)
     try:
         res = CliRunner().invoke(cli, [
             "doctor", "-c", str(conf), "--json", "--helm", str(tmp_path / "no-helm"),
-            "--nfs-address", f"127.0.0.1:{nfs.getsockname()[1]}", "--registry-url", f"http://127.0.0.1:{reg.server_port}",
+            "--nfs-address", f"127.0.0.1:{nfs.getsockname()[1]}", "--rpcbind-port", str(nfs.port),
+            "--registry-url", f"http://127.0.0.1:{reg.server_port}",
         ])
     finally:
         nfs.close(), reg.shutdown()
-    assert res.exit_code == 1, res.output
+    assert res.exit_code == 20, res.output  # ERROR: a failed check
     data = json.loads(res.stdout)
     by = {c["name"]: c for c in data["checks"]}
     assert by["cluster"]["status"] == "fail" and "KUBECONFIG" in by["cluster"]["fix"]
@@ -253,7 +319,7 @@ def test_doctor_text_output_lists_fixes(tmp_path):
     conf.write_text(EXAMPLE.read_text())
     res = CliRunner().invoke(cli, ["doctor", "-c", str(conf), "--skip", "cluster", "--skip", "helm", "--skip", "registry",
                                    "--skip", "jenkins", "--nfs-address", f"127.0.0.1:{closed_port()}", "--probe-timeout", "1"])
-    assert res.exit_code == 1
+    assert res.exit_code == 20
     assert "fail nfs server" in res.output and "fix: on the NFS host" in res.output
     assert "0 passed" in res.output
 
@@ -272,7 +338,7 @@ def test_unreachable_api_server_on_loopback(tmp_path):
     conf.write_text(EXAMPLE.read_text())
     res = CliRunner().invoke(cli, ["doctor", "-c", str(conf), "--kubeconfig", str(kc), "--json",
                                    "--skip", "helm", "--skip", "nfs", "--skip", "registry", "--skip", "jenkins"])
-    assert res.exit_code == 1, res.output
+    assert res.exit_code == 20, res.output  # ERROR: a failed check
     c = json.loads(res.stdout)["checks"][0]
     assert c["name"] == "cluster" and c["status"] == "fail"
     assert f"127.0.0.1:{port}" in c["detail"] and "doctor" not in c["detail"] and c["fix"]
@@ -281,12 +347,12 @@ def test_unreachable_api_server_on_loopback(tmp_path):
 
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     import datetime
+    import ipaddress
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lab-registry")])
@@ -329,3 +395,68 @@ def test_registry_tls_is_verified_unless_insecure_and_then_warned(tmp_path, monk
         assert trusted.checks[-1].status == "pass", trusted.checks[-1].detail
     finally:
         srv.shutdown()
+
+
+def test_nfs_check_asks_the_nfs_program_not_just_tcp(loopback_only):
+    """Issue 14 #17: a port that accepts TCP is not an NFS server; the probe is an RPC NULL call."""
+    cfg = lab_cfg()
+
+    def nfs_check(address: str) -> doctor.Check:
+        t = doctor.Targets.from_config(cfg, nfs=address, timeout=1, rpcbind_port=int(address.rsplit(":", 1)[1]))
+        report = doctor.Report()
+        doctor.check_nfs(t, report, showmount="/nonexistent/showmount")
+        return report.checks[0]
+
+    good = FakeRpcResponder()
+    try:
+        c = nfs_check(f"127.0.0.1:{good.port}")
+        assert c.status == "pass" and "NULL call for version 4" in c.detail
+        assert good.calls[0] == (100003, 4, 0)  # program NFS, version 4, procedure NULL (then mountd)
+    finally:
+        good.close()
+    v3only = FakeRpcResponder(versions=(3, 3))
+    try:
+        c = nfs_check(f"127.0.0.1:{v3only.port}")
+        assert c.status == "pass" and "version 3" in c.detail
+        assert v3only.calls[:2] == [(100003, 4, 0), (100003, 3, 0)]
+    finally:
+        v3only.close()
+    for responder, expected in ((FakeRpcResponder(versions=(2, 2)), "versions 2-2 only"),
+                                (FakeRpcResponder(program=100005), "does not serve NFS")):
+        try:
+            c = nfs_check(f"127.0.0.1:{responder.port}")
+            assert c.status == "fail" and expected in c.detail, c.detail
+        finally:
+            responder.close()
+    # mountd: found through rpcbind (GETPORT), then a NULL call; missing is a warning (NFSv4 needs none).
+    def mountd_check(responder: FakeRpcResponder) -> doctor.Check:
+        t = doctor.Targets.from_config(cfg, nfs=f"127.0.0.1:{responder.port}", timeout=1, rpcbind_port=responder.port)
+        report = doctor.Report()
+        doctor.check_nfs(t, report, showmount="/nonexistent/showmount")
+        return next(c for c in report.checks if c.name == "nfs mountd")
+
+    with_mountd = FakeRpcResponder()
+    try:
+        c = mountd_check(with_mountd)
+        assert c.status == "pass" and f"port {with_mountd.port}" in c.detail
+        assert (100000, 2, 3) in with_mountd.calls and (100005, 3, 0) in with_mountd.calls  # GETPORT, then NULL
+    finally:
+        with_mountd.close()
+    no_mountd = FakeRpcResponder(mountd=False)
+    try:
+        c = mountd_check(no_mountd)
+        assert c.status == "warn" and "no mountd" in c.detail and c.fix
+    finally:
+        no_mountd.close()
+    silent = tcp_listener()  # accepts, never answers: the old check called this a pass
+    try:
+        c = nfs_check(f"127.0.0.1:{silent.getsockname()[1]}")
+        assert c.status == "fail" and "no RPC answer" in c.detail and c.fix
+    finally:
+        silent.close()
+    http = _serve(NotRegistry)  # an HTTP server on the NFS port
+    try:
+        c = nfs_check(f"127.0.0.1:{http.server_port}")
+        assert c.status == "fail" and "not an NFS server" in c.detail, c.detail
+    finally:
+        http.shutdown()

@@ -110,7 +110,7 @@ def test_cli_refuses_a_pin_below_a_floor_with_the_fix(tmp_path: Path, verb: list
     env = {"PATH": "/usr/bin:/bin", "KUBECONFIG": str(tmp_path / "none"), "HOME": str(tmp_path)}
     proc = subprocess.run([sys.executable, "-m", "jenkins_kit", *verb, "--config", str(cfg)], capture_output=True, text=True,
                           env=env, timeout=60)
-    assert proc.returncode == 2, proc.stderr
+    assert proc.returncode == 16, proc.stderr  # INPUT
     assert f"{cfg}:{line}:" in proc.stderr and "jenkins.plugins[1]" in proc.stderr
     assert "older than 6.1026.ve06dfa_cf31c3, which kubernetes:4540.v612369217f87 requires" in proc.stderr
     assert "Fix: pin cloudbees-folder at 6.1026.ve06dfa_cf31c3 or newer, or drop the pin" in proc.stderr

@@ -165,17 +165,22 @@ def test_user_templates_override_shipped_ones_by_name(tmp_path):
 
 
 def test_illegal_values_are_rejected_clearly():
-    with pytest.raises(InvalidValue, match="ownership marker"):
-        render_jobs(base_config([{"name": "x", "git": "https://e.com/x.git", "description": "a " + marker("0123456789abcdef")}]))
-    with pytest.raises(InvalidValue, match="same name"):
-        render_jobs(base_config([{"name": "team", "git": "https://e.com/x.git"},
-                                 {"name": "y", "git": "https://e.com/y.git", "job": {"folder": "Team"}}]))
-    with pytest.raises(InvalidValue, match="relative path"):
-        render_jobs(base_config([{"name": "x", "git": "https://e.com/x.git", "context": "../outside"}]))
+    # The schema decides (config validate = render): render never meets these values.
     from pydantic import ValidationError
 
+    with pytest.raises(ValidationError, match="ownership marker"):
+        base_config([{"name": "x", "git": "https://e.com/x.git", "description": "a " + marker("0123456789abcdef")}])
+    with pytest.raises(ValidationError, match="same name"):
+        base_config([{"name": "team", "git": "https://e.com/x.git"}, {"name": "y", "git": "https://e.com/y.git", "job": {"folder": "Team"}}])
+    with pytest.raises(ValidationError, match="relative path"):
+        base_config([{"name": "x", "git": "https://e.com/x.git", "context": "../outside"}])
     with pytest.raises(ValidationError, match="unsafe character"):
         base_config([{"name": "x", "git": "https://e.com/x.git", "job": {"folder": "a/b$c"}}])
+    # render keeps its own guard for configs built without validation (model_construct/model_copy).
+    good = base_config([{"name": "x", "git": "https://e.com/x.git"}])
+    bad = good.model_copy(update={"repositories": [good.repositories[0].model_copy(update={"context": "../outside"})]})
+    with pytest.raises(InvalidValue, match="relative path"):
+        render_jobs(bad)
 
 
 def test_golden_files():

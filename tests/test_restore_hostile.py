@@ -99,11 +99,11 @@ def test_cli_refuses_a_hostile_archive(jail: tuple[Path, Path]):
     target, outside = jail
     archive = make_archive(outside / "hostile.tar.gz", OK + HOSTILE["symlink-absolute"][0])
     r = CliRunner().invoke(cli, ["restore", str(archive), "--target", str(target)])
-    assert r.exit_code == 1
+    assert r.exit_code == 20  # ERROR (docs/cli.md: tool errors never use 1-4)
     assert "nothing was written" in r.stderr and "'/etc'" in r.stderr and "Traceback" not in r.output
     assert list(target.iterdir()) == []
     v = CliRunner().invoke(cli, ["backup", "verify", str(archive), "--json"])
-    assert v.exit_code == 1 and json.loads(v.stdout)["ok"] is False
+    assert v.exit_code == 20 and json.loads(v.stdout)["ok"] is False
 
 
 def test_a_plain_tar_of_a_home_is_not_taken_for_a_backup(jail: tuple[Path, Path]):

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from jenkins_kit.backup.archive import (
     BackupError,
@@ -129,7 +129,7 @@ def _version_from_disk(home: Path) -> str | None:
 
 def _plugins_from_disk(home: Path) -> list[dict[str, Any]]:
     """Name and version of each plugins/*.jpi|hpi, from its META-INF/MANIFEST.MF (when Jenkins is not asked)."""
-    out = []
+    out: list[dict[str, Any]] = []
     pdir = home / "plugins"
     if not pdir.is_dir():
         return out
@@ -264,7 +264,7 @@ def _write_atomic(tmp: Path, final: Path, home: Path, scan: Any, header: dict[st
     try:
         with os.fdopen(fd, "wb", buffering=0) as raw:
             pipe = GzipPipe(raw)
-            written = write_archive(pipe, home, scan, header, extra, progress)
+            written = write_archive(cast(IO[bytes], pipe), home, scan, header, extra, progress)  # a RawIOBase that writes bytes
             pipe.finish()
             os.fsync(raw.fileno())
         os.rename(tmp, final)

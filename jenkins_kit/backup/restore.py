@@ -31,9 +31,9 @@ from typing import Any
 from jenkins_kit.backup.archive import (
     CHUNK,
     ArchiveInvalid,
-    corrupt_as_invalid,
     Progress,
     Verified,
+    corrupt_as_invalid,
     iter_members,
     verify,
 )

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from jenkins_kit.cli.output import config_option, console, err_console, print_json
+from jenkins_kit.cli.output import config_option, console, err_console, output_option, print_json
 from jenkins_kit.errors import ExitCode, KitError
 
 _STYLE = {"done": "green", "unchanged": "dim", "skipped": "yellow", "warn": "yellow", "failed": "red"}
@@ -121,7 +121,7 @@ def _home(cfg: Any, root: str | None, home: str | None) -> Path:
 @click.option("--no-default-excludes", is_flag=True, help="Archive workspaces, caches, war/ and unpacked plugins too.")
 @click.option("--keep", type=click.IntRange(min=1), default=None, metavar="N",
               help="Afterwards delete all but the N newest archives jenkins-kit wrote in --dest (others are never touched).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@output_option
 @click.pass_context
 def backup_group(ctx: click.Context, config_path: str, root: str | None, home: str | None, dest: str | None, wait_s: float,
                  on_timeout: str, no_quiesce: bool, excludes: tuple[str, ...], no_default_excludes: bool, keep: int | None,
@@ -137,6 +137,11 @@ def backup_group(ctx: click.Context, config_path: str, root: str | None, home: s
     Quiets Jenkins down (POST /quietDown), waits up to --wait for running builds, writes
     jenkins-kit-backup-<UTC time>.tar.gz atomically (owners, modes, symlinks, a manifest with
     versions, plugins and sha256 of every file), then lifts the quiet-down, also on failure or Ctrl-C.
+
+    \b
+    Examples:
+      sudo jenkins-kit backup --dest /srv/backups
+      sudo jenkins-kit backup verify /srv/backups/jenkins-home-*.tar.zst -o json
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -194,9 +199,14 @@ def backup_group(ctx: click.Context, config_path: str, root: str | None, home: s
 
 @backup_group.command("verify")
 @click.argument("archive", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@output_option
 def verify_cmd(archive: str, as_json: bool) -> None:
-    """Check an archive: every file's sha256 against the manifest, counts, and that a restore would accept it."""
+    """Check an archive: every file's sha256 against the manifest, counts, and that a restore would accept it.
+
+    \b
+    Examples:
+      jenkins-kit backup verify /srv/backups/jenkins-home-20261129.tar.zst
+    """
     from jenkins_kit.backup import verify
 
     with _interruptible("verify"), _progress(not as_json, "verify") as progress:
@@ -228,7 +238,7 @@ def verify_cmd(archive: str, as_json: bool) -> None:
 @click.option("--force", is_flag=True,
               help="Restore into a non-empty target: its contents are first moved aside to <target>.pre-restore-<time>.")
 @click.option("--dry-run", is_flag=True, help="Check the archive and list what would be written; write nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@output_option
 def restore_cmd(archive: str, config_path: str, root: str | None, target: str | None, force: bool, dry_run: bool,
                 as_json: bool) -> None:
     """Restore a backup into the (empty) export directory, owners included when run as root.
@@ -236,6 +246,10 @@ def restore_cmd(archive: str, config_path: str, root: str | None, target: str | 
     The archive is checked whole first (checksums; no absolute names, '..', links leading out,
     devices): any problem refuses it with nothing written. Stop Jenkins first ('jenkins-kit down'
     keeps the volume); start it again with 'jenkins-kit up'.
+
+    \b
+    Examples:
+      sudo jenkins-kit restore /srv/backups/jenkins-home-20261129.tar.zst
     """
     from jenkins_kit.backup import restore
 

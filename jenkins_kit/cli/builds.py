@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 import click
 
-from jenkins_kit.cli.output import config_option, err_console
+from jenkins_kit.cli.connection import Connection, connection_options
+from jenkins_kit.cli.output import config_option, err_console, output_option
 from jenkins_kit.errors import ExitCode, KitError
 from jenkins_kit.jenkins.builds import (
     EXIT_CODE_TABLE,
@@ -34,6 +35,7 @@ from jenkins_kit.jenkins.builds import (
     trigger,
 )
 from jenkins_kit.jenkins.console import Deadline
+from jenkins_kit.jenkins.errors import JenkinsTimeoutError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,7 +57,7 @@ class _Command(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as e:
-            e.exit_code = ExitCode.INPUT
+            e.exit_code = ExitCode.INPUT  # type: ignore[misc]  # click reads it from the instance
             raise
 
 
@@ -78,10 +80,13 @@ def _remap(e: KitError) -> KitError:
 
 
 def _connection_options(f: F) -> F:
+    # No -c here: in jenkins-cli's `build`, -c means "check for SCM changes first".
     f = config_option(
+        short=False,
         help="Lab config (jenkins.url, jenkins.admin); used only if it exists. JENKINS_URL, JENKINS_USER_ID and "
         "JENKINS_API_TOKEN take precedence.",
     )(f)
+    f = connection_options(f)
     f = click.option(
         "--unavailable-wait",
         type=click.FloatRange(min=0),
@@ -93,9 +98,8 @@ def _connection_options(f: F) -> F:
     return f
 
 
-def _client(config_path: str, unavailable_wait: float) -> Any:
+def _client(config_path: str, unavailable_wait: float, conn: Connection) -> Any:
     from jenkins_kit.jenkins.client import JenkinsClient
-    from jenkins_kit.jenkins.settings import JenkinsSettings
 
     ctx = click.get_current_context()
     explicit = ctx.get_parameter_source("config_path") not in (click.core.ParameterSource.DEFAULT, None)
@@ -106,8 +110,7 @@ def _client(config_path: str, unavailable_wait: float) -> Any:
         config = load_config(config_path)
     elif explicit:
         raise KitError(f"config file {config_path} does not exist", "give an existing file with --config, or rely on JENKINS_URL/JENKINS_USER_ID/JENKINS_API_TOKEN")
-    settings = JenkinsSettings.resolve(config=config, unavailable_wait=unavailable_wait)
-    return JenkinsClient(settings)
+    return JenkinsClient(conn.settings(config, unavailable_wait=unavailable_wait))
 
 
 class _Out:
@@ -118,7 +121,7 @@ class _Out:
 
     broken = False  # stdout's reader went away (e.g. `| head`): keep following, stop writing
 
-    def _stdout(self, write: Callable[[], None]) -> None:
+    def _stdout(self, write: Callable[[], object]) -> None:
         if self.broken:
             return
         try:
@@ -248,8 +251,14 @@ Password parameters are never shown. Credentials: JENKINS_URL, JENKINS_USER_ID,
 JENKINS_API_TOKEN, or the lab config -- never from the command line.
 
 \b
---json writes one JSON object per line: {"event": "queued"|"waiting"|"started"|"log"|"finished"
+-o json writes one JSON object per line: {"event": "queued"|"waiting"|"started"|"log"|"finished"
 |"interrupted"|"error", ...}; log events carry "text".
+
+\b
+Examples:
+  jenkins-kit build team/app                         queue it, print the queue item URL
+  jenkins-kit build team/app -p BRANCH=main -s -v    wait, stream the console, exit with the result
+  jenkins-kit build team/app -f --timeout 600 -o json
 """
 
 
@@ -260,9 +269,12 @@ JENKINS_API_TOKEN, or the lab config -- never from the command line.
 @click.option("-f", "--follow", is_flag=True, help="Wait for the result; Ctrl-C leaves the build running.")
 @click.option("-w", "--wait-start", is_flag=True, help="Wait only until the build starts.")
 @click.option("-v", "--log", "show_log", is_flag=True, help="Stream the console output.")
+@click.option("-c", "--check-scm", is_flag=True,
+              help="jenkins-cli's 'build only if the SCM changed': refused with advice (see docs/builds.md); "
+                   "the REST API cannot ask Jenkins to poll and answer.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SEC", help="Give up after SEC seconds in total (exit 10; with -s the build is stopped).")
 @click.option("--delay", type=click.IntRange(min=0), default=0, show_default=True, metavar="SEC", help="Quiet period before the build may start (jenkins-cli uses 0).")
-@click.option("--json", "as_json", is_flag=True, help="Write JSON lines events to stdout.")
+@output_option
 @_connection_options
 def build_cmd(
     job: str,
@@ -276,8 +288,19 @@ def build_cmd(
     as_json: bool,
     config_path: str,
     unavailable_wait: float,
+    conn: Connection,
+    check_scm: bool = False,
 ) -> None:
     out = _Out(as_json)
+    if check_scm:
+        # jenkins-cli runs `job.poll(listener).hasChanges()` inside the controller (BuildCommand); over
+        # HTTP, `POST job/X/polling` only schedules a poll and answers nothing about changes. Building
+        # anyway would do what -c exists to prevent, so say so instead.
+        raise click.UsageError(
+            "-c/--check-scm (build only if the SCM changed) cannot be done through the Jenkins REST API: "
+            "jenkins-cli polls inside the controller. Let Jenkins poll (job.poll_scm in the lab config) "
+            "or build unconditionally without -c."
+        )
     if show_log and not (sync or follow):
         follow = True
     waiting = sync or follow
@@ -287,7 +310,9 @@ def build_cmd(
         given = parse_parameter_args(params)
         with _sigterm_as_interrupt():
             try:
-                client = _client(config_path, unavailable_wait)
+                client = _client(config_path, unavailable_wait, conn)
+                if timeout is not None:
+                    client.set_deadline(timeout)  # --timeout bounds the whole command, requests and retries included
                 queued = trigger(client, job, given, delay=delay)
                 state["q"] = queued
                 until = "finished" if waiting else "started"
@@ -309,9 +334,10 @@ def build_cmd(
                 return queued.build.final.exit_code
             except KeyboardInterrupt:
                 return _interrupted(out, state.get("q"), stop=not follow)  # -s and -w: as jenkins-cli, Ctrl-C cancels
-            except BuildTimeout as e:
+            except (BuildTimeout, JenkinsTimeoutError) as e:
                 q = state.get("q")
                 if sync and not follow and q is not None:
+                    q.client.set_deadline(10.0)  # a short grace for the stop request itself
                     what = _safe_abort(q)
                     e.hint = f"{what}; {e.hint}" if e.hint else what
                 raise
@@ -374,17 +400,22 @@ def _interrupted(out: _Out, q: QueuedBuild | None, *, stop: bool) -> int:
 @click.argument("build", default="last", metavar="[N|last]")
 @click.option("-f", "--follow", is_flag=True, help="Keep streaming until the build finishes; then exit with its result code.")
 @_connection_options
-def logs_cmd(job: str, build: str, follow: bool, config_path: str, unavailable_wait: float) -> None:
+def logs_cmd(job: str, build: str, follow: bool, config_path: str, unavailable_wait: float, conn: Connection) -> None:
     """Print the console of build N of JOB (default: the last build).
 
     Without --follow: the console as it is now, exit 0. With --follow: stream it through
     progressiveText until the build finishes, then exit with the result code (0-4), like
     `build -f`. Ctrl-C stops following only (exit 125).
+
+    \b
+    Examples:
+      jenkins-kit logs team/app                 the last build's console
+      jenkins-kit logs team/app 12 -f            follow build 12, exit with its result
     """
     out = _Out(False)
 
     def body() -> int:
-        client = _client(config_path, unavailable_wait)
+        client = _client(config_path, unavailable_wait, conn)
         b = get_build(client, job, build)
         if not follow:
             resp = client.get(b.path + "consoleText", stream=True)
@@ -414,18 +445,23 @@ def logs_cmd(job: str, build: str, follow: bool, config_path: str, unavailable_w
 @click.command("status", cls=_Command)
 @click.argument("job")
 @click.argument("build", default="last", metavar="[N|last]")
-@click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
+@output_option
 @_connection_options
-def status_cmd(job: str, build: str, as_json: bool, config_path: str, unavailable_wait: float) -> None:
+def status_cmd(job: str, build: str, as_json: bool, config_path: str, unavailable_wait: float, conn: Connection) -> None:
     """Show build N of JOB (default: the last build): result or running, duration, parameters.
 
     Exits 0 whenever the status could be read (the result is in the output and in the JSON
     field "exit_code"); errors use the codes of `build --help`. Password parameters are masked.
+
+    \b
+    Examples:
+      jenkins-kit status team/app
+      jenkins-kit status team/app 12 -o json
     """
     out = _Out(as_json)
 
     def body() -> int:
-        client = _client(config_path, unavailable_wait)
+        client = _client(config_path, unavailable_wait, conn)
         st = build_status(client, job, build)
         if as_json:
             sys.stdout.write(json.dumps(st, ensure_ascii=False, sort_keys=True, default=str) + "\n")
@@ -453,16 +489,21 @@ def status_cmd(job: str, build: str, as_json: bool, config_path: str, unavailabl
 @click.option("--no-wait", is_flag=True, help="Do not wait for the build to end.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True, metavar="SEC", help="How long to wait for the build to end.")
 @_connection_options
-def stop_cmd(job: str, build: str, how: str | None, no_wait: bool, timeout: float, config_path: str, unavailable_wait: float) -> None:
+def stop_cmd(job: str, build: str, how: str | None, no_wait: bool, timeout: float, config_path: str, unavailable_wait: float, conn: Connection) -> None:
     """Stop build N of JOB (POST .../N/stop) and wait until Jenkins reports it ended.
 
     Exit 0 when the build has ended (or had already ended), 10 if it is still running after
     --timeout, 13 if there is no such build.
+
+    \b
+    Examples:
+      jenkins-kit stop team/app 12
+      jenkins-kit stop team/app 12 --kill --timeout 10
     """
     out = _Out(False)
 
     def body() -> int:
-        client = _client(config_path, unavailable_wait)
+        client = _client(config_path, unavailable_wait, conn)
         b = get_build(client, job, build)
         info = b.info()
         if not (info.get("building") or info.get("inProgress") or info.get("result") is None):

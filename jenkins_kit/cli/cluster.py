@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from jenkins_kit.cli.output import config_option, console, err_console, print_json
+from jenkins_kit.cli.connection import Connection, connection_options
+from jenkins_kit.cli.output import config_option, console, err_console, output_option, print_json
 from jenkins_kit.errors import ExitCode, KitError
 
 
@@ -46,10 +47,9 @@ def _kube_settings(cfg: Any, config_path: str, kubeconfig: str | None, context: 
 
 def _bootstrap(cfg: Any, config_path: str, kubeconfig: str | None, context: str | None, helm_path: str | None,
                chart_path: str | None, metallb_chart_path: str | None = None, adopt: bool = False, need_helm: bool = True,
-               progress: Any = None, jobs: bool = True) -> Any:
-    from jenkins_kit.bootstrap import Bootstrap
+               progress: Any = None, jobs: bool = True, conn: Any = None) -> Any:
+    from jenkins_kit.bootstrap import METALLB_REPO, Bootstrap
     from jenkins_kit.kube.client import Kube
-    from jenkins_kit.bootstrap import METALLB_REPO
     from jenkins_kit.kube.helm import ChartRef, Helm, HelmMissing, resolve_chart
 
     kc, ctx = _kube_settings(cfg, config_path, kubeconfig, context)
@@ -68,14 +68,14 @@ def _bootstrap(cfg: Any, config_path: str, kubeconfig: str | None, context: str 
         mchart = resolve_chart("metallb", cfg.metallb.chart_version, METALLB_REPO)
     kw = {"progress": progress} if progress else {}
     return Bootstrap(cfg, kube, helm, chart, adopt=adopt, metallb_chart=mchart, config_dir=str(Path(config_path).resolve().parent),
-                     jobs=jobs, **kw)
+                     jobs=jobs, jenkins=conn, **kw)
 
 
 def _print_warnings() -> None:
     from jenkins_kit.secrets import take_warnings
 
     for w in take_warnings():
-        err_console().print(f"[yellow]warning:[/] ", end="", highlight=False)
+        err_console().print("[yellow]warning:[/] ", end="", highlight=False)
         err_console().print(w, markup=False, highlight=False)
 
 
@@ -116,22 +116,37 @@ class _Status:
 @click.option("--helm", "helm_path", default=None, envvar="JENKINS_KIT_HELM", type=click.Path(dir_okay=False), help="helm binary.")
 @click.option("--nfs-address", default=None, metavar="HOST[:PORT]", help="Probe this NFS address instead of nfs.server:2049.")
 @click.option("--registry-url", default=None, metavar="URL", help="Probe this registry URL instead of https://registry.address.")
-@click.option("--jenkins-url", default=None, metavar="URL", envvar="JENKINS_URL", help="Jenkins to check (default: jenkins.url; env JENKINS_URL).")
+@connection_options
+@click.option("--jenkins-url", "jenkins_url_alias", default=None, hidden=True, help="Old name of --url.")
 @click.option("--showmount", default=None, type=click.Path(dir_okay=False), help="showmount binary (default: on PATH).")
-@click.option("--probe-timeout", default=3.0, show_default=True, help="Seconds per network probe.")
+@click.option("--rpcbind-port", type=click.IntRange(1, 65535), default=111, show_default=True,
+              help="Where to ask rpcbind for the NFS mount daemon (tests aim it at a loopback stand-in).")
+@click.option("--probe-timeout", "probe_timeout_alias", type=float, default=None, hidden=True, help="Old name of --request-timeout.")
 @click.option("--skip", multiple=True, type=click.Choice(["cluster", "helm", "nfs", "registry", "jenkins"]), help="Skip a group of checks.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@output_option
 def doctor_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_path: str | None, nfs_address: str | None,
-               registry_url: str | None, jenkins_url: str | None, showmount: str | None, probe_timeout: float,
-               skip: tuple[str, ...], as_json: bool) -> None:
+               registry_url: str | None, conn: Connection, jenkins_url_alias: str | None, showmount: str | None,
+               rpcbind_port: int, probe_timeout_alias: float | None, skip: tuple[str, ...], as_json: bool) -> None:
     """Check the lab: cluster, control-plane node and its taint, helm, NFS, registry, LoadBalancer
-    controller, and Jenkins once it runs. Each problem comes with its fix. Exit 1 if a check fails."""
+    controller, and Jenkins once it runs. Each problem comes with its fix. Exit 20 if a check fails.
+
+    \b
+    Examples:
+      jenkins-kit doctor
+      jenkins-kit doctor --skip cluster --skip helm -o json
+      jenkins-kit doctor --url https://jenkins.lab/ --ca-bundle lab-ca.pem
+    """
     from jenkins_kit import doctor
     from jenkins_kit.kube.client import Kube
 
     cfg = _load(config_path)
     kc, ctx = _kube_settings(cfg, config_path, kubeconfig, context)
-    targets = doctor.Targets.from_config(cfg, nfs=nfs_address, registry_url=registry_url, jenkins_url=jenkins_url, timeout=probe_timeout)
+    # Probes are quick checks: --request-timeout defaults to 3 s here (30 s elsewhere).
+    given = click.get_current_context().get_parameter_source("request_timeout") not in (click.core.ParameterSource.DEFAULT, None)
+    probe_timeout = conn.request_timeout if given else (probe_timeout_alias or 3.0)
+    targets = doctor.Targets.from_config(cfg, nfs=nfs_address, registry_url=registry_url, jenkins_url=conn.url or jenkins_url_alias,
+                                         timeout=probe_timeout, rpcbind_port=rpcbind_port)
+    targets.jenkins_verify = False if conn.insecure else (conn.ca_bundle or True)
     report = doctor.run(cfg, targets, connect=lambda: Kube.connect(kc, ctx, request_timeout=max(probe_timeout, 5)),
                         helm_binary=helm_path, showmount=showmount, skip=set(skip))
     if as_json:
@@ -157,19 +172,27 @@ def doctor_cmd(config_path: str, kubeconfig: str | None, context: str | None, he
 @_cluster_options
 @_helm_options
 @click.option("--adopt", is_flag=True, help="Plan to take over existing objects that jenkins-kit did not create.")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@output_option
 @click.option("--all", "show_all", is_flag=True, help="Also list what is already as desired.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when nothing would change, 2 when changes are pending, 1 on error (as jobs plan and terraform).")
 @click.option("--no-jobs", is_flag=True, help="Do not plan jobs (they need JENKINS_URL and credentials).")
+@connection_options
 def plan_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_path: str | None, chart_path: str | None,
-             metallb_chart_path: str | None, adopt: bool, as_json: bool, show_all: bool, detailed_exitcode: bool, no_jobs: bool) -> None:
+             metallb_chart_path: str | None, adopt: bool, as_json: bool, show_all: bool, detailed_exitcode: bool, no_jobs: bool,
+             conn: Connection) -> None:
     """What 'up' would change: server-side dry-run diffs of our objects, the Helm release (values and
-    rendered manifest vs the live release) and each JCasC fragment. Changes nothing."""
+    rendered manifest vs the live release) and each JCasC fragment. Changes nothing.
+
+    \b
+    Examples:
+      jenkins-kit plan
+      jenkins-kit plan --detailed-exitcode --no-jobs     CI gate: 0 clean, 2 changes, 1 error
+    """
     cfg = _load(config_path)
     with _Status(quiet=as_json) as status:
         bs = _bootstrap(cfg, config_path, kubeconfig, context, helm_path, chart_path, metallb_chart_path, adopt, need_helm=False, progress=status,
-                        jobs=not no_jobs)
+                        jobs=not no_jobs, conn=conn)
         bp = bs.plan()
     _print_warnings()
     if as_json:
@@ -191,19 +214,26 @@ def plan_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm
 @click.option("--placement-timeout", default=60, show_default=True, help="Seconds to wait for the scheduler's decision.")
 @click.option("--no-wait", is_flag=True, help="Do not wait for readiness (placement is still verified).")
 @click.option("--no-jobs", is_flag=True, help="Do not sync jobs after Jenkins is ready.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@output_option
+@connection_options
 def up_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_path: str | None, chart_path: str | None,
            metallb_chart_path: str | None, adopt: bool, timeout: int, placement_timeout: int, no_wait: bool, no_jobs: bool,
-           as_json: bool) -> None:
+           as_json: bool, conn: Connection) -> None:
     """Bring the lab's Jenkins up, idempotently: namespaces, NFS PV + PVC (verified Bound), admin
     Secret (random password if absent), registry Secret, agent RBAC, the pinned chart with our values
-    and JCasC; then verify the controller's placement, wait for readiness and report its address."""
+    and JCasC; then verify the controller's placement, wait for readiness and report its address.
+
+    \b
+    Examples:
+      jenkins-kit up
+      jenkins-kit up --no-wait --no-jobs -o json
+    """
     cfg = _load(config_path)
     out = console()
     summary: dict[str, Any] = {}
     with _Status(quiet=False) as status:
         bs = _bootstrap(cfg, config_path, kubeconfig, context, helm_path, chart_path, metallb_chart_path, adopt, progress=status,
-                        jobs=not no_jobs)
+                        jobs=not no_jobs, conn=conn)
         bp = bs.plan()
         _print_warnings()
         if not as_json:
@@ -278,7 +308,13 @@ def _print_placement(report: Any, as_json: bool) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation with --purge.")
 def down_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm_path: str | None, purge: bool, yes: bool) -> None:
     """Uninstall the Jenkins release. Keeps the PV, PVC, Secrets and the NFS data unless --purge;
-    never deletes objects jenkins-kit did not create (ownership label)."""
+    never deletes objects jenkins-kit did not create (ownership label).
+
+    \b
+    Examples:
+      jenkins-kit down
+      jenkins-kit down --purge --yes
+    """
     cfg = _load(config_path)
     if purge and not yes:
         if not sys.stdin.isatty():
@@ -301,7 +337,12 @@ def down_cmd(config_path: str, kubeconfig: str | None, context: str | None, helm
 @click.command("admin-password")
 @_cluster_options
 def admin_password_cmd(config_path: str, kubeconfig: str | None, context: str | None) -> None:
-    """Print the Jenkins admin password (from the admin Secret) on stdout. The only command that shows it."""
+    """Print the Jenkins admin password (from the admin Secret) on stdout. The only command that shows it.
+
+    \b
+    Examples:
+      jenkins-kit admin-password | xclip
+    """
     from jenkins_kit.kube.client import Kube
 
     cfg = _load(config_path)

@@ -24,6 +24,11 @@ def init_cmd(path: str, force: bool) -> None:
     The starter describes the textbook lab: control-plane node m-k8s, NFS 192.168.1.10:/nfs_shared/jenkins,
     registry 192.168.1.10:8443 and a MetalLB range 192.168.1.11-192.168.1.29. Edit it, then run
     `jenkins-kit config validate`.
+
+    \b
+    Examples:
+      jenkins-kit init
+      jenkins-kit init lab.yaml --force
     """
     p = Path(path)
     if p.exists() and not force:

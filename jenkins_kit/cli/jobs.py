@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from jenkins_kit.cli.output import config_option, console, err_console, print_json
+from jenkins_kit.cli.connection import connection_options, timeout_alias
+from jenkins_kit.cli.output import config_option, console, err_console, output_option, plural, print_json
 from jenkins_kit.errors import ExitCode, KitError
 
 _STATE_STYLE = {
@@ -30,6 +31,11 @@ def jobs_group() -> None:
     \b
     Connection: JENKINS_URL (or --url, or jenkins.url in the config), JENKINS_USER_ID and
     JENKINS_API_TOKEN from the environment, never from the command line.
+
+    \b
+    Examples:
+      jenkins-kit jobs plan
+      jenkins-kit jobs apply --prune disable
     """
 
 
@@ -52,23 +58,10 @@ def _owner(cfg: Any) -> Any:
     return owner_for(cfg)
 
 
-def _connection_options(f: Any) -> Any:
-    opts = [
-        click.option("--url", envvar=None, help="Jenkins root URL (default: JENKINS_URL, then jenkins.url in the config)."),
-        click.option("--insecure", is_flag=True, help="Do not verify the TLS certificate (prefer --ca-bundle)."),
-        click.option("--ca-bundle", type=click.Path(dir_okay=False, exists=True), help="CA bundle for the controller's certificate."),
-        click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True, help="Per-request timeout, seconds."),
-    ]
-    for o in reversed(opts):
-        f = o(f)
-    return f
-
-
-def _client(cfg: Any, url: str | None, insecure: bool, ca_bundle: str | None, timeout: float) -> Any:
+def _client(cfg: Any, conn: Any) -> Any:
     from jenkins_kit.jenkins.client import JenkinsClient
-    from jenkins_kit.jenkins.settings import JenkinsSettings
 
-    return JenkinsClient(JenkinsSettings.resolve(url=url, config=cfg, insecure=insecure, ca_bundle=ca_bundle, timeout=timeout))
+    return JenkinsClient(conn.settings(cfg))
 
 
 def _sync_options(f: Any) -> Any:
@@ -79,7 +72,7 @@ def _sync_options(f: Any) -> Any:
         click.option("--prune", type=click.Choice(["ignore", "disable", "delete"]), default="ignore", show_default=True,
                      help="What to do with jobs jenkins-kit manages that are no longer in the config (never touches other jobs)."),
         click.option("--workers", type=click.IntRange(1, 64), default=None, help="Parallel requests (default: jobs.workers, 8)."),
-        click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts."),
+        output_option,
         click.option("-v", "--verbose", is_flag=True, help="Also list unchanged jobs."),
     ]
     for o in reversed(opts):
@@ -99,7 +92,10 @@ def print_plan(jp: Any, *, verbose: bool = False, show_diff: bool = True, out: A
         op = f" -> {ch.op}" if ch.op and ch.op != ch.state else ""
         c.print(f"[{style}]{sym} {ch.state:<9}[/] {escape(ch.kind):<11} {escape(ch.name)}{escape(op)}  [dim]{escape(ch.reason)}[/]", highlight=False)
         if show_diff and ch.diff and ch.state != "create":
-            c.print(Syntax(ch.diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default", word_wrap=True))
+            if c.is_terminal:
+                c.print(Syntax(ch.diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default", word_wrap=True))
+            else:  # CI logs, pipes: every line whole, whatever its length (rich would wrap at 80 columns)
+                c.file.write(ch.diff if ch.diff.endswith("\n") else ch.diff + "\n")
     n = jp.counts()
     ops: dict[str, int] = {}
     for ch in jp.pending:
@@ -123,38 +119,35 @@ def print_plan(jp: Any, *, verbose: bool = False, show_diff: bool = True, out: A
     c.print(f"{head} {', '.join(parts)}.", highlight=False)
 
 
-class _PlanCommand(click.Command):
-    """`plan --detailed-exitcode` reserves 2 for "changes pending" (terraform): a usage error is 1."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as e:
-            e.exit_code = 1
-            raise
-
-
-@jobs_group.command("plan", cls=_PlanCommand)
+@jobs_group.command("plan")
 @config_option
-@_connection_options
+@connection_options
+@timeout_alias
 @_sync_options
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing would change, 2 when changes are pending, 1 on error.")
 @click.option("--no-diff", is_flag=True, help="Do not show diffs.")
-def plan_cmd(config_path: str, url: str | None, insecure: bool, ca_bundle: str | None, timeout: float, verify: bool | None,
-             adopt: bool, prune: str, workers: int | None, as_json: bool, verbose: bool, detailed_exitcode: bool, no_diff: bool) -> None:
-    """Compare the desired jobs with Jenkins: create, update, unchanged, drifted, orphaned, foreign."""
+@click.option("--out", "plan_out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Save the plan; 'jobs apply --plan FILE' then applies exactly it (drift included), or refuses if it went stale.")
+def plan_cmd(config_path: str, conn: Any, verify: bool | None,
+             adopt: bool, prune: str, workers: int | None, as_json: bool, verbose: bool, detailed_exitcode: bool, no_diff: bool,
+             plan_out: str | None) -> None:
+    """Compare the desired jobs with Jenkins: create, update, unchanged, drifted, orphaned, foreign.
+
+    \b
+    Examples:
+      jenkins-kit jobs plan
+      jenkins-kit jobs plan --detailed-exitcode --no-diff    CI gate
+      jenkins-kit jobs plan -o json | jq '.changes[] | .name'
+    """
     from jenkins_kit.jenkins.jobs import plan_jobs
 
-    try:
-        cfg, desired = _desired(config_path)
-        with _client(cfg, url, insecure, ca_bundle, timeout) as client:
-            jp = plan_jobs(client, desired, verify=True if verify is None else verify, adopt=adopt, prune=prune,
-                           workers=workers or cfg.jobs.workers, owner=_owner(cfg))
-    except KitError as e:
-        if not detailed_exitcode:
-            raise
-        err_console().print(f"[bold red]error:[/] {e}", markup=True, highlight=False)
-        raise click.exceptions.Exit(1) from None
+    # Errors (usage, config, Jenkins) are printed by the root handler; under --detailed-exitcode it exits 1.
+    cfg, desired = _desired(config_path)
+    with _client(cfg, conn) as client:
+        jp = plan_jobs(client, desired, verify=True if verify is None else verify, adopt=adopt, prune=prune,
+                       workers=workers or cfg.jobs.workers, owner=_owner(cfg))
+    if plan_out:
+        _save_plan(plan_out, config_path, jp, verify=True if verify is None else verify, adopt=adopt, prune=prune)
     if as_json:
         print_json(jp.to_json())
     else:
@@ -165,22 +158,40 @@ def plan_cmd(config_path: str, url: str | None, insecure: bool, ca_bundle: str |
 
 @jobs_group.command("apply")
 @config_option
-@_connection_options
+@connection_options
+@timeout_alias
 @_sync_options
-def apply_cmd(config_path: str, url: str | None, insecure: bool, ca_bundle: str | None, timeout: float, verify: bool | None,
-              adopt: bool, prune: str, workers: int | None, as_json: bool, verbose: bool) -> None:
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, exists=True), default=None, metavar="FILE",
+              help="Apply the plan saved by 'jobs plan --out FILE': exactly those changes (its --verify, --adopt and --prune), "
+                   "refused if Jenkins or the config changed since.")
+def apply_cmd(config_path: str, conn: Any, verify: bool | None,
+              adopt: bool, prune: str, workers: int | None, as_json: bool, verbose: bool, plan_file: str | None) -> None:
     """Make Jenkins match the desired jobs: folders first, bounded parallel workers, idempotent.
 
     Exit 0 when every change succeeded, 18 when some failed (the summary lists each with the
     server's message; running apply again finishes the rest).
+
+    \b
+    Examples:
+      jenkins-kit jobs apply
+      jenkins-kit jobs apply --no-verify --workers 16    trust the ownership markers (fast)
     """
     from jenkins_kit.jenkins.jobs import plan_jobs
 
+    saved = _load_plan(plan_file) if plan_file else None
+    if saved is not None:
+        config_path = saved["config"]
+        verify, adopt, prune = saved["verify"], saved["adopt"], saved["prune"]
     cfg, desired = _desired(config_path)
     nworkers = workers or cfg.jobs.workers
-    with _client(cfg, url, insecure, ca_bundle, timeout) as client:
+    with _client(cfg, conn) as client:
         jp = plan_jobs(client, desired, verify=bool(verify), adopt=adopt, prune=prune, diffs=False, workers=nworkers,
                        owner=_owner(cfg))
+        if saved is not None and _pending_key(jp) != saved["pending"]:
+            raise KitError(
+                f"the saved plan {plan_file} is stale: Jenkins or the config changed since it was made; nothing was applied",
+                f"run 'jenkins-kit jobs plan --out {plan_file}' again and review it",
+            )
         if not as_json and jp.pending:
             print_plan(jp, verbose=verbose, show_diff=False, out=err_console())
         report = _apply_with_progress(client, jp, nworkers, show=not as_json)
@@ -207,6 +218,43 @@ def apply_cmd(config_path: str, url: str | None, insecure: bool, ca_bundle: str 
         raise click.exceptions.Exit(ExitCode.PARTIAL)
 
 
+_PLAN_FORMAT = "jenkins-kit jobs plan/1"
+
+
+def _pending_key(jp: Any) -> list[list[str]]:
+    """What a plan will do, in a form that compares across runs: [name, op, desired spec hash]."""
+    out = []
+    for ch in jp.pending:
+        job = jp.desired.get(ch.name.lower())
+        out.append([ch.name, ch.op, job.spec_hash if job is not None else ""])
+    return sorted(out)
+
+
+def _save_plan(path: str, config_path: str, jp: Any, *, verify: bool, adopt: bool, prune: str) -> None:
+    import json
+
+    doc = {"format": _PLAN_FORMAT, "config": str(Path(config_path).resolve()), "verify": verify, "adopt": adopt, "prune": prune,
+           "pending": _pending_key(jp), "plan": jp.to_json()}
+    Path(path).write_text(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _load_plan(path: str) -> dict[str, Any]:
+    import json
+
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(doc, dict) or doc.get("format") != _PLAN_FORMAT:
+            raise ValueError("not a plan written by 'jenkins-kit jobs plan --out'")
+        if not (isinstance(doc.get("config"), str) and isinstance(doc.get("pending"), list) and isinstance(doc.get("verify"), bool)
+                and isinstance(doc.get("adopt"), bool) and doc.get("prune") in ("ignore", "disable", "delete")):
+            raise ValueError("the plan file is incomplete")
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        err = KitError(f"cannot use {path} as a plan: {e}", "write one with 'jenkins-kit jobs plan --out FILE'")
+        err.exit_code = ExitCode.INPUT
+        raise err from None
+    return doc
+
+
 def _apply_with_progress(client, jp, workers: int, *, show: bool):  # type: ignore[no-untyped-def]
     """apply_plan, with a progress bar on stderr when it is a terminal (long applies are minutes)."""
     from jenkins_kit.jenkins.jobs import apply_plan
@@ -224,33 +272,45 @@ def _apply_with_progress(client, jp, workers: int, *, show: bool):  # type: igno
 
 @jobs_group.command("render")
 @config_option
-@click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write jobs/<name>/config.xml and Jenkinsfile into.")
-@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write jobs/<name>/config.xml and Jenkinsfile into.")
+@output_option
 def render_cmd(config_path: str, out_dir: str, as_json: bool) -> None:
-    """Render every job's config.xml (and generated Jenkinsfile) offline."""
+    """Render every job's config.xml (and generated Jenkinsfile) offline.
+
+    \b
+    Examples:
+      jenkins-kit jobs render --out out/
+    """
+    from jenkins_kit.render.bundle import Bundle, write_bundle
+
     _, desired = _desired(config_path)
     out = Path(out_dir)
+    files: dict[str, str] = {}
     written = []
     for j in desired:
-        base = out / "jobs" / j.full_name
-        base.mkdir(parents=True, exist_ok=True)
-        (base / "config.xml").write_text(j.config_xml, encoding="utf-8")
-        files = ["config.xml"]
+        base = f"jobs/{j.full_name}"
+        files[f"{base}/config.xml"] = j.config_xml
+        names = ["config.xml"]
         if j.jenkinsfile is not None:
-            (base / "Jenkinsfile").write_text(j.jenkinsfile, encoding="utf-8")
-            files.append("Jenkinsfile")
-        written.append({"name": j.full_name, "kind": j.kind, "spec_hash": j.spec_hash, "dir": str(base), "files": files})
+            files[f"{base}/Jenkinsfile"] = j.jenkinsfile
+            names.append("Jenkinsfile")
+        written.append({"name": j.full_name, "kind": j.kind, "spec_hash": j.spec_hash, "dir": str(out / base), "files": names})
+    # Same writer as `render`: all or nothing, and jobs no longer rendered are removed from jobs/.
+    results = write_bundle(Bundle(files), out, scope="jobs/")
+    removed = [p for p, st in results if st == "removed"]
     if as_json:
-        print_json({"jobs": written})
+        print_json({"jobs": written, "removed": removed})
     else:
         for w in written:
             console().print(f"{w['kind']:<11} {w['name']:<40} {w['dir']}", markup=False, highlight=False)
-        console().print(f"{len(written)} items written under {out / 'jobs'}", markup=False, highlight=False)
+        for r in removed:
+            console().print(f"removed     {r}", markup=False, highlight=False)
+        console().print(f"{plural(len(written), 'item')} written under {out / 'jobs'}", markup=False, highlight=False)
 
 
 @jobs_group.command("discover")
 @click.argument("sources", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of YAML.")
+@output_option(formats=("yaml", "json"))
 @click.option("--workers", type=click.IntRange(1, 32), default=4, show_default=True, help="Repositories read in parallel.")
 def discover_cmd(sources: tuple[str, ...], as_json: bool, workers: int) -> None:
     """Read git repositories (URL or local path) and print the `repositories:` section for the lab config.
@@ -258,6 +318,11 @@ def discover_cmd(sources: tuple[str, ...], as_json: bool, workers: int) -> None:
     Each repository is read with a shallow, single-branch clone of its default branch: Dockerfile,
     an existing Jenkinsfile, Kubernetes manifests (kustomization.yaml, deploy/, k8s/), language
     markers; a `.jenkins-kit.yaml` in the repository overrides anything derived.
+
+    \b
+    Examples:
+      jenkins-kit jobs discover https://git.lab/team/app.git ../svc >> jenkins-kit.yaml
+      jenkins-kit jobs discover ../app -o json
     """
     from jenkins_kit.discover import discover, to_yaml
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import click
 
-from jenkins_kit.cli.output import config_option, console, print_json
+from jenkins_kit.cli.output import config_option, console, output_option, print_json
 
-_STYLE = {"done": "green", "unchanged": "dim", "skipped": "yellow", "warn": "yellow"}
+_STYLE = {"done": "green", "would": "cyan", "unchanged": "dim", "skipped": "yellow", "warn": "yellow"}
 
 
 @click.group("nfs")
 def nfs_group() -> None:
-    """The NFS server side of Jenkins' home."""
+    """The NFS server side of Jenkins' home.
+
+    \b
+    Examples:
+      sudo jenkins-kit nfs export --dry-run
+    """
 
 
 @nfs_group.command("export")
@@ -24,11 +29,17 @@ def nfs_group() -> None:
 @click.option("--chown-recursive", is_flag=True,
               help="Also chown everything already inside the folder (default: only the folder itself).")
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@output_option
 def export_cmd(config_path: str, root: str | None, exports_file: str | None, no_reload: bool,
                chown_recursive: bool, dry_run: bool, as_json: bool) -> None:
     """Create the export folder owned by nfs.uid:gid, add or update its one line in the exports
-    file (keeping every other line, with a backup) and reload with 'exportfs -ra'. Idempotent."""
+    file (keeping every other line, with a backup) and reload with 'exportfs -ra'. Idempotent.
+
+    \b
+    Examples:
+      sudo jenkins-kit nfs export --dry-run      show what would change
+      sudo jenkins-kit nfs export
+    """
     from jenkins_kit.config import load_config
     from jenkins_kit.nfs import export
 

@@ -7,15 +7,14 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from jenkins_kit.cli.output import config_option, console, print_json
-from jenkins_kit.config import load_config
-from jenkins_kit.render.bundle import render_bundle, write_bundle
+from jenkins_kit.cli.output import config_option, console, output_option, plural, print_json
+from jenkins_kit.render.bundle import write_bundle
 
 
 @click.command("render")
 @config_option
-@click.option("--out", "-o", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write the bundle into.")
-@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write the bundle into.")
+@output_option
 def render_cmd(config_path: str, out_dir: str, as_json: bool) -> None:
     """Render everything the lab needs into --out, touching no cluster and no Jenkins.
 
@@ -28,9 +27,15 @@ def render_cmd(config_path: str, out_dir: str, as_json: bool) -> None:
 
     Rendering twice gives identical bytes; files that did not change are left alone.
     The config is validated first; if it is invalid nothing is written.
+
+    \b
+    Examples:
+      jenkins-kit render --out bundle/
+      jenkins-kit render --out bundle/ -o json
     """
-    cfg = load_config(config_path)
-    bundle = render_bundle(cfg, base_dir=Path(config_path).parent)  # everything is rendered before anything is written
+    from jenkins_kit.render.check import check_config
+
+    _, bundle = check_config(config_path)  # everything is rendered (and judged) before anything is written
     out = Path(out_dir)
     results = write_bundle(bundle, out)
     if as_json:
@@ -48,8 +53,12 @@ def render_cmd(config_path: str, out_dir: str, as_json: bool) -> None:
     for p, s in results:
         table.add_row(p, s)
     console().print(table)
-    changed = sum(1 for _, s in results if s != "unchanged")
-    console().print(f"{len(results)} files, {changed} changed. Next: jenkins-kit plan --config {config_path}")
+    written = [s for _, s in results if s != "removed"]
+    changed = sum(1 for s in written if s != "unchanged")
+    removed = len(results) - len(written)
+    gone = f", {plural(removed, 'stale file')} removed" if removed else ""
+    console().print(f"{plural(len(written), 'file')}, {changed} changed{gone}. Next: jenkins-kit plan --config {config_path}",
+                    markup=False)
 
 
 def register(group: click.Group) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,10 @@ def _construct(
     node: yaml.Node, loc: Loc, pos: _Positions, problems: list[ConfigProblem], file: str, sc: yaml.constructor.SafeConstructor
 ) -> Any:
     pos.value[loc] = _mark(node)
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and _tag_problem(node) is not None:
+        line, col = _mark(node)
+        problems.append(ConfigProblem(file, line, col, _fmt(loc), str(_tag_problem(node)), "remove the tag"))
+        return None
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for knode, vnode in node.value:
@@ -55,7 +60,7 @@ def _construct(
                 problems.append(ConfigProblem(file, line, col, _fmt(loc), "mapping keys must be plain strings"))
                 continue
             key = knode.value
-            if key == "<<":
+            if knode.tag == "tag:yaml.org,2002:merge" or key == "<<":
                 line, col = _mark(knode)
                 problems.append(ConfigProblem(file, line, col, _fmt(loc), "YAML merge keys (<<) are not supported", "write the keys out"))
                 continue
@@ -69,14 +74,110 @@ def _construct(
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(v, loc + (i,), pos, problems, file, sc) for i, v in enumerate(node.value)]
-    return _scalar(node, sc)
+    return _scalar(node, sc, loc, problems, file)
 
 
-def _scalar(node: yaml.Node, constructor: yaml.constructor.SafeConstructor) -> Any:
+# Tags whose construction is safe and whose values the schema can judge. Anything else (`!custom`,
+# `!!python/...`, `!!binary`, `!!set`, `!!omap`, ...) is refused with its position instead of being
+# constructed: SafeConstructor raises for some of them, builds bytes/sets for others.
+_SCALAR_TAGS = frozenset(
+    "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "timestamp")
+)
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+# No lab config comes near these; they bound the cost of hostile YAML (alias "billion laughs",
+# deep nesting that would otherwise exhaust the recursion limit).
+MAX_DEPTH = 64
+MAX_NODES = 1_000_000
+# As go-yaml does: past a small size, aliases may not multiply the written nodes more than this.
+ALIAS_FREE_NODES = 10_000
+ALIAS_RATIO = 20
+# Characters no output can carry: NUL and the non-characters are illegal in XML 1.0 and 1.1 alike,
+# other C0 controls are illegal in XML 1.0 (what Python parsers and the Jenkins double read) and mean
+# nothing in a lab config; surrogates cannot be encoded as UTF-8.
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _tag_problem(node: yaml.Node) -> str | None:
+    if isinstance(node, yaml.MappingNode):
+        ok = node.tag == _MAP_TAG
+    elif isinstance(node, yaml.SequenceNode):
+        ok = node.tag == _SEQ_TAG
+    else:
+        ok = node.tag in _SCALAR_TAGS
+    shown = node.tag.replace("tag:yaml.org,2002:", "!!", 1)
+    return None if ok else f"YAML tag {shown!r} is not supported"
+
+
+def _measure(root: yaml.Node, file: str) -> None:
+    """Refuse documents whose expansion is too deep or too large, before constructing anything.
+
+    Aliases share nodes, so the composed graph is small while its expansion can be exponential; sizes
+    are computed once per distinct node (iteratively: no recursion limit), then summed over aliases.
+    """
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool, int]] = [(root, False, 1)]
+    while stack:
+        node, done, level = stack.pop()
+        if level > MAX_DEPTH:
+            line, col = _mark(node)
+            raise ConfigError([ConfigProblem(file, line, col, "", f"the document is nested more than {MAX_DEPTH} levels deep",
+                                             "a lab config is a few levels deep; check the brackets and indentation")])
+        key = id(node)
+        if key in size and not done:
+            continue
+        children: list[yaml.Node]
+        if isinstance(node, yaml.MappingNode):
+            children = [n for kv in node.value for n in kv]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        if not done:
+            size[key] = -1  # in progress
+            stack.append((node, True, level))
+            for c in children:
+                if id(c) not in size:
+                    stack.append((c, False, level + 1))
+                elif size[id(c)] == -1:
+                    line, col = _mark(c)
+                    raise ConfigError([ConfigProblem(file, line, col, "", "an alias refers to a node that contains it (a cycle)", "write the values out")])
+            continue
+        total = 1 + sum(size[id(c)] for c in children)
+        deep = 1 + max((depth[id(c)] for c in children), default=0)
+        if deep > MAX_DEPTH:
+            line, col = _mark(node)
+            raise ConfigError([ConfigProblem(file, line, col, "", f"the document is nested more than {MAX_DEPTH} levels deep",
+                                             "aliases inside aliases multiply depth; write the values out")])
+        if total > MAX_NODES or (total > ALIAS_FREE_NODES and total > ALIAS_RATIO * len(size)):
+            line, col = _mark(node)
+            raise ConfigError([ConfigProblem(file, line, col, "", f"aliases expand this document to {total:,} values or more (from {len(size):,} written)",
+                                             "refer to anchors less often (or write the values out): this looks like an alias bomb")])
+        size[key], depth[key] = total, deep
+
+
+def _scalar(node: yaml.Node, constructor: yaml.constructor.SafeConstructor, loc: Loc, problems: list[ConfigProblem], file: str) -> Any:
+    line, col = _mark(node)
+    tag_problem = _tag_problem(node)
+    if tag_problem is not None:
+        problems.append(ConfigProblem(file, line, col, _fmt(loc), tag_problem, "remove the tag: the config takes plain strings, numbers, booleans, lists and mappings"))
+        return None
     try:
-        return constructor.construct_object(node, deep=True)
+        value = constructor.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as e:
+        what = getattr(e, "problem", None) or str(e)
+        problems.append(ConfigProblem(file, line, col, _fmt(loc), f"cannot read {node.value!r} as {node.tag.rsplit(':', 1)[-1]}: {what}",
+                                      "remove the tag, or quote the value to keep it as text"))
+        return None
     finally:
         constructor.constructed_objects.clear()
+    if isinstance(value, str):
+        bad = _BAD_CHARS.search(value)
+        if bad is not None:
+            problems.append(ConfigProblem(file, line, col, _fmt(loc), f"contains the control character U+{ord(bad.group()):04X}",
+                                          "remove it (tab and newline are fine)"))
+    return value
 
 
 def _fmt(loc: Loc) -> str:
@@ -115,7 +216,7 @@ def _model_in(ann: Any) -> Any:
     return None
 
 
-def _problem_from_pydantic(err: dict[str, Any], pos: _Positions, file: str) -> ConfigProblem:
+def _problem_from_pydantic(err: Any, pos: _Positions, file: str) -> ConfigProblem:  # pydantic ErrorDetails
     loc: Loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-after", "literal["))))
     etype = err["type"]
     msg = err["msg"]
@@ -136,6 +237,9 @@ def _problem_from_pydantic(err: dict[str, Any], pos: _Positions, file: str) -> C
         if msg.startswith(LOC_MARK):
             _, rel, msg = msg.split(LOC_MARK, 2)
             loc = loc + tuple(json.loads(rel))
+        got = err.get("input")
+        if isinstance(got, str) and len(got) <= 100 and repr(got) not in msg:
+            msg = f"{msg} (got {got!r})"  # shows what the eye misses: a trailing newline, a look-alike
     elif etype.endswith("_type") or etype.endswith("_parsing"):
         got = err.get("input")
         msg = f"{msg} (got {type(got).__name__} {got!r})" if not isinstance(got, (dict, list)) else f"{msg} (got a {type(got).__name__})"
@@ -148,7 +252,29 @@ def _problem_from_pydantic(err: dict[str, Any], pos: _Positions, file: str) -> C
     return ConfigProblem(file, line, col, _fmt(loc), msg, hint)
 
 
-def load_config_text(text: str, file: str = "<string>") -> LabConfig:
+class Located:
+    """A loaded config and where each of its fields is in the file (for errors found after loading)."""
+
+    def __init__(self, config: LabConfig, file: str, positions: _Positions) -> None:
+        self.config = config
+        self.file = file
+        self._pos = positions
+
+    def problem(self, field_path: str, message: str, hint: str | None = None) -> ConfigProblem:
+        """A problem at `field_path` ("repositories[0].dockerfile"), positioned at its closest known node."""
+        line, col = self._pos.at(parse_field_path(field_path))
+        return ConfigProblem(self.file, line, col, field_path, message, hint)
+
+
+def parse_field_path(path: str) -> Loc:
+    """"repositories[0].job.folder" -> ("repositories", 0, "job", "folder"); the inverse of _fmt."""
+    out: list[object] = []
+    for m in re.finditer(r"([^.\[\]]+)|\[(\d+)\]", path.split(" ", 1)[0]):
+        out.append(int(m.group(2)) if m.group(2) is not None else m.group(1))
+    return tuple(out)
+
+
+def load_located_text(text: str, file: str = "<string>", base_dir: Path | None = None) -> Located:
     problems: list[ConfigProblem] = []
     try:
         node = yaml.compose(text, Loader=_COMPOSER)
@@ -159,33 +285,57 @@ def load_config_text(text: str, file: str = "<string>") -> LabConfig:
         raise ConfigError([ConfigProblem(file, line, col, "", f"not valid YAML: {e.problem or e.context}", "check indentation and quoting near this position")]) from None
     except yaml.YAMLError as e:
         raise ConfigError([ConfigProblem(file, None, None, "", f"not valid YAML: {e}")]) from None
+    except RecursionError:  # the pure-Python composer recurses per level (libyaml stops at 1000 itself)
+        raise ConfigError([ConfigProblem(file, None, None, "", f"the document is nested more than {MAX_DEPTH} levels deep")]) from None
     if node is None:
         raise ConfigError([ConfigProblem(file, 1, 1, "", "the file is empty", "run 'jenkins-kit init' to write a starter config")])
+    _measure(node, file)
     pos = _Positions()
     data = _construct(node, (), pos, problems, file, yaml.constructor.SafeConstructor())
     if not isinstance(data, dict):
         line, col = _mark(node)
         raise ConfigError([ConfigProblem(file, line, col, "", "the top level must be a mapping (key: value)", "run 'jenkins-kit init' to see the expected shape")])
+    cfg = None
     try:
         cfg = LabConfig.model_validate(data)
     except ValidationError as e:
-        problems.extend(_problem_from_pydantic(err, pos, file) for err in e.errors())
-        cfg = None
+        # A value already refused (a tag, a control character) was replaced by None: not twice.
+        seen = {p.path for p in problems}
+        problems.extend(q for q in (_problem_from_pydantic(err, pos, file) for err in e.errors()) if q.path not in seen)
+    if cfg is not None and base_dir is not None:
+        tdir = cfg.jobs.templates_dir
+        if tdir is not None and not (base_dir / tdir).is_dir():
+            line, col = pos.at(("jobs", "templates_dir"))
+            problems.append(ConfigProblem(file, line, col, "jobs.templates_dir", f"{tdir!r} is not a folder (relative paths start at {base_dir})",
+                                          "create it, fix the path, or remove the key to use the built-in templates"))
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.column or 0))
         raise ConfigError(problems)
     assert cfg is not None
-    return cfg
+    return Located(cfg, file, pos)
 
 
-def load_config(path: str | Path) -> LabConfig:
-    p = Path(path)
+def load_config_text(text: str, file: str = "<string>") -> LabConfig:
+    return load_located_text(text, file).config
+
+
+def _read(p: Path) -> str:
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError([ConfigProblem(str(p), None, None, "", "file not found", "pass --config PATH, or run 'jenkins-kit init' to write one")]) from None
     except UnicodeDecodeError as e:
         raise ConfigError([ConfigProblem(str(p), None, None, "", f"not UTF-8 text ({e.reason} at byte {e.start})")]) from None
+    except IsADirectoryError:
+        raise ConfigError([ConfigProblem(str(p), None, None, "", "is a folder, not a config file", "pass --config PATH/jenkins-kit.yaml")]) from None
     except OSError as e:
         raise ConfigError([ConfigProblem(str(p), None, None, "", f"cannot read: {e.strerror}")]) from None
-    return load_config_text(text, str(p))
+
+
+def load_located(path: str | Path) -> Located:
+    p = Path(path)
+    return load_located_text(_read(p), str(p), base_dir=p.resolve().parent)
+
+
+def load_config(path: str | Path) -> LabConfig:
+    return load_located(path).config

@@ -9,10 +9,13 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from jenkins_kit.config.exports_syntax import client_problem, option_problem
 
 # Jenkins.checkGoodName: characters Jenkins refuses in item names (jenkins-remote-api.md §3.1).
 JENKINS_UNSAFE_CHARS = set("?*/\\%!@#$^&|<>[]:;")
@@ -21,11 +24,14 @@ _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$")
 _PLUGIN = re.compile(r"^[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-+]+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _IMAGE = re.compile(r"^[a-z0-9]+([._\-/:@a-zA-Z0-9]*)$")
-_REGISTRY = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$")
+_REGISTRY = re.compile(r"^([A-Za-z0-9.\-]+)(?::([0-9]{1,5}))?$")
+# Every pattern here is applied with fullmatch: `re.match(...$)` also accepts a trailing "\n".
+# The ownership marker render/jobs.py writes into descriptions (a user's text must not forge it).
+_MARKER_ANY = re.compile(r"\[managed by jenkins-kit; spec [0-9a-f]{16}\]")
 
 
 def _dns_label(v: str) -> str:
-    if len(v) > 63 or not _DNS1123_LABEL.match(v):
+    if len(v) > 63 or not _DNS1123_LABEL.fullmatch(v):
         raise ValueError(
             "must be a Kubernetes DNS-1123 label: lowercase letters, digits and '-', "
             "starting and ending with a letter or digit, at most 63 characters"
@@ -34,7 +40,7 @@ def _dns_label(v: str) -> str:
 
 
 def _dns_subdomain(v: str) -> str:
-    if len(v) > 253 or not all(_DNS1123_LABEL.match(p) for p in v.split(".")):
+    if len(v) > 253 or not all(_DNS1123_LABEL.fullmatch(p) for p in v.split(".")):
         raise ValueError("must be a Kubernetes DNS-1123 subdomain: lowercase labels separated by '.'")
     return v
 
@@ -46,8 +52,10 @@ def jenkins_name_problem(v: str) -> str | None:
         return "a Jenkins item name cannot be empty"
     if t in (".", ".."):
         return f"'{t}' is not an allowed Jenkins item name"
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in v):
-        return "control characters are not allowed in a Jenkins item name"
+    # Item names become folder names of the rendered bundle (jobs/<folder>/<name>/) and lines of logs:
+    # no control, format (bidi overrides) or line/paragraph separator characters.
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in v):
+        return "control characters (and invisible format or line-separator characters) are not allowed in a Jenkins item name"
     bad = next((c for c in v if c in JENKINS_UNSAFE_CHARS), None)
     if bad is not None:
         return f"'{bad}' is an unsafe character in a Jenkins item name"
@@ -74,7 +82,7 @@ def _folder_path(v: str) -> str:
 
 
 def _quantity(v: str) -> str:
-    if not _QUANTITY.match(v):
+    if not _QUANTITY.fullmatch(v):
         raise ValueError("must be a Kubernetes quantity such as 10Gi, 512Mi or 500m")
     return v
 
@@ -90,7 +98,7 @@ def _abs_path(v: str) -> str:
 
 
 def _image(v: str) -> str:
-    if not _IMAGE.match(v) or len(v) > 255:
+    if not _IMAGE.fullmatch(v) or len(v) > 255:
         raise ValueError("must be a container image reference such as moby/buildkit:v0.25.1-rootless")
     return v
 
@@ -101,14 +109,62 @@ def _host_or_ip(v: str) -> str:
         return v
     except ValueError:
         pass
+    if re.fullmatch(r"[0-9.]+", v):  # RFC 1123: an all-numeric name is an address, and this one is not valid
+        raise ValueError(f"{v!r} is not a valid IPv4 address (each of the four parts is 0-255)")
     if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*", v):
         raise ValueError("must be an IP address or a host name")
     return v
 
 
 def _registry(v: str) -> str:
-    if not _REGISTRY.match(v):
+    m = _REGISTRY.fullmatch(v)
+    if not m:
         raise ValueError("must be host[:port] of a registry, e.g. 192.168.1.10:8443 (no scheme, no path)")
+    _host_or_ip(m.group(1))
+    if m.group(2) is not None and not 1 <= int(m.group(2)) <= 65535:
+        raise ValueError(f"port {m.group(2)} is out of range (1-65535)")
+    return v
+
+
+def _ip_range(v: str) -> str:
+    """A MetalLB IPAddressPool entry: a CIDR (192.168.1.0/28) or a range (192.168.1.11-192.168.1.29)."""
+    if "-" in v:
+        lo, _, hi = v.partition("-")
+        try:
+            a, b = ipaddress.ip_address(lo.strip()), ipaddress.ip_address(hi.strip())
+        except ValueError:
+            raise ValueError(f"{v!r} is not a range of two IP addresses (e.g. 192.168.1.11-192.168.1.29)") from None
+        if a.version != b.version or int(a) > int(b):
+            raise ValueError(f"{v!r}: the range must go from a lower to a higher address of the same family")
+        return v
+    try:
+        ipaddress.ip_network(v, strict=False)
+    except ValueError:
+        raise ValueError(f"{v!r} is neither a CIDR (192.168.1.0/28) nor a range (192.168.1.11-192.168.1.29)") from None
+    if "/" not in v:
+        raise ValueError(f"{v!r} is a single address: write it as {v}/32 (or a range)")
+    return v
+
+
+def _rel_path(v: str) -> str:
+    """A path inside the repository: relative, without '..', printable."""
+    if v.startswith("/") or ".." in v.split("/"):
+        raise ValueError("must be a relative path inside the repository (no leading '/', no '..')")
+    if not v or any(ord(c) < 0x20 or ord(c) == 0x7F for c in v):
+        raise ValueError("must be a non-empty path without control characters")
+    return v
+
+
+def _nfs_options(v: list[str]) -> list[str]:
+    problem = option_problem(v)
+    if problem:
+        raise ValueError(f"{problem} (exports(5))")
+    return v
+
+
+def _no_marker(v: str) -> str:
+    if _MARKER_ANY.search(v):
+        raise ValueError("must not contain the jenkins-kit ownership marker '[managed by jenkins-kit; spec ...]'")
     return v
 
 
@@ -121,7 +177,7 @@ def _ipv4(v: str) -> str:
 
 
 def _plugin(v: str) -> str:
-    if not _PLUGIN.match(v):
+    if not _PLUGIN.fullmatch(v):
         raise ValueError("must be pinned as 'shortName:version' (e.g. kubernetes:4358.vcfd9c5a_0a_f51)")
     if v.split(":", 1)[1] in ("latest", "experimental"):
         raise ValueError("must be pinned to a version, not 'latest'/'experimental'")
@@ -172,6 +228,7 @@ PluginPin = Annotated[str, AfterValidator(_plugin)]
 GitUrl = Annotated[str, AfterValidator(_git_url)]
 GitBranch = Annotated[str, AfterValidator(_git_branch)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+RelPath = Annotated[str, AfterValidator(_rel_path)]
 
 
 LOC_MARK = "\x00"
@@ -187,8 +244,9 @@ def located(rel: tuple[object, ...], message: str) -> ValueError:
 
 
 def _nfs_client(v: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9.*?\-/:\[\]]+", v) or v.startswith("-"):
-        raise ValueError(f"{v!r} is not a host, IP, network/prefix or wildcard that exports(5) accepts")
+    problem = client_problem(v)
+    if problem:
+        raise ValueError(f"{problem}; exports(5) takes a host, an IP, a network/prefix, a wildcard or @netgroup")
     return v
 
 
@@ -234,7 +292,7 @@ class Nfs(_Model):
     uid: Annotated[int, Field(ge=0, le=2**31 - 1)] = 1000
     gid: Annotated[int, Field(ge=0, le=2**31 - 1)] = 1000
     clients: list[Annotated[str, AfterValidator(_nfs_client)]] = Field(default_factory=lambda: ["192.168.1.0/24"], min_length=1)
-    options: list[Annotated[str, Field(pattern=r"^[a-z_]+(=[A-Za-z0-9_:./\-]+)?$")]] = Field(
+    options: Annotated[list[Annotated[str, Field(pattern=r"^[a-z_]+(=[A-Za-z0-9_:./\-]+)?$")]], AfterValidator(_nfs_options)] = Field(
         default_factory=lambda: ["rw", "sync", "no_root_squash", "no_subtree_check"]
     )
     volume_name: DnsSubdomain = "jenkins"
@@ -498,12 +556,12 @@ class JobOptions(_Model):
     type: Literal["pipeline", "multibranch", "freestyle"] | None = None
     folder: FolderPath | None = None
     jenkinsfile: Literal["generated", "scm"] | None = None
-    script_path: str | None = None
+    script_path: RelPath | None = None
     template: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$")] | None = None
     parameters: list[Parameter] | None = None
     poll_scm: str | None = None
     keep_builds: Annotated[int, Field(ge=1, le=100000)] | None = None
-    description: str | None = None
+    description: Annotated[str, AfterValidator(_no_marker)] | None = None
     disabled: bool | None = None
     # Multibranch only: how often Jenkins re-scans the repository for branches (none: on demand).
     scan_interval_minutes: Annotated[int, Field(ge=1, le=10080)] | None = None
@@ -524,15 +582,15 @@ class Repository(_Model):
     git: GitUrl
     branch: GitBranch = "main"
     image: Annotated[str, Field(pattern=r"^[a-z0-9]+([._\-/][a-z0-9]+)*$", max_length=200)] | None = None
-    dockerfile: str = "Dockerfile"
-    context: str = "."
+    dockerfile: RelPath = "Dockerfile"
+    context: RelPath = "."
     credentials_id: JenkinsName | None = None
     # Paths (relative to `context`, globs allowed) the build must produce before the image build: what the
     # Dockerfile COPYs that is not in git (`jobs discover` reads them from the Dockerfile).
     artifacts: list[Annotated[str, AfterValidator(_artifact)]] = Field(default_factory=list, max_length=50)
     deploy: Deploy = Deploy()
     job: JobOptions = JobOptions()
-    description: str = ""
+    description: Annotated[str, AfterValidator(_no_marker)] = ""
 
     @property
     def image_name(self) -> str:
@@ -551,7 +609,7 @@ class Jobs(_Model):
 
 class MetalLB(_Model):
     enabled: bool = True
-    addresses: list[str] = Field(default_factory=lambda: ["192.168.1.11-192.168.1.29"], min_length=1)
+    addresses: list[Annotated[str, AfterValidator(_ip_range)]] = Field(default_factory=lambda: ["192.168.1.11-192.168.1.29"], min_length=1)
     chart_version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")] = "0.15.2"
     namespace: DnsLabel = "metallb-system"
 
@@ -608,4 +666,21 @@ class LabConfig(_Model):
                     "(names are job names, and Jenkins compares them case-insensitively)",
                 )
             seen[key] = i
+        # Job and folder names, as render/jobs.py derives them: Jenkins compares them case-insensitively.
+        folders: dict[str, int] = {}
+        for i, r in enumerate(self.repositories):
+            folder = r.job.folder if r.job.folder is not None else self.jobs.defaults.folder
+            parts = folder.split("/") if folder else []
+            for k in range(1, len(parts) + 1):
+                folders.setdefault("/".join(parts[:k]).lower(), i)
+        for i, r in enumerate(self.repositories):
+            folder = r.job.folder if r.job.folder is not None else self.jobs.defaults.folder
+            full = f"{folder}/{r.name}" if folder else r.name
+            if full.lower() in folders:
+                j = folders[full.lower()]
+                raise located(
+                    ("repositories", i, "name"),
+                    f"the job {full!r} would have the same name as the folder of repositories[{j}] "
+                    "(Jenkins names are case-insensitive); rename the repository or the folder",
+                )
         return self

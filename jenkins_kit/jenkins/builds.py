@@ -168,7 +168,7 @@ class ParameterDefinition:
         ptype = d.get("type") or str(d.get("_class", "")).rsplit(".", 1)[-1] or "ParameterDefinition"
         dpv = d.get("defaultParameterValue")
         has_default = isinstance(dpv, Mapping)
-        default = dpv.get("value") if has_default else None
+        default = dpv.get("value") if isinstance(dpv, Mapping) else None
         choices = d.get("choices")
         return cls(
             name=str(d.get("name", "")),
@@ -274,8 +274,18 @@ def resolve_parameters(job: str, defs: list[ParameterDefinition], given: Mapping
                 out.values[d.name] = text
             # a password (or other) default Jenkins does not export: let Jenkins apply it itself
     if problems:
+        if hint is None and defs:  # every problem gets advice: what the job takes, choices spelled out
+            hint = f"{job} takes: " + ", ".join(_describe_definition(d) for d in defs)
         raise ParameterError(problems, hint)
     return out
+
+
+def _describe_definition(d: ParameterDefinition) -> str:
+    if d.choices is not None:
+        return f"{d.name} (one of: {', '.join(d.choices)})"
+    if d.is_boolean:
+        return f"{d.name} (true or false)"
+    return f"{d.name} ({d.type.replace('ParameterDefinition', '') or 'value'})"
 
 
 def parse_parameter_args(items: list[str] | tuple[str, ...], read_file: Callable[[str], bytes] | None = None) -> dict[str, str]:
@@ -486,6 +496,7 @@ class Build:
         for ev in self.events(log=on_log is not None, deadline=Deadline(timeout)):
             if ev.event == "log" and on_log is not None and ev.data is not None:
                 on_log(ev.data)
+        assert self.final is not None  # events() ends only after the finished event, which sets it
         return self.final
 
     # -- control
@@ -670,7 +681,7 @@ class QueuedBuild:
         for ev in self.follow(log=on_log is not None, timeout=timeout):
             if ev.event == "log" and on_log is not None and ev.data is not None:
                 on_log(ev.data)
-        assert self.build is not None
+        assert self.build is not None and self.build.final is not None  # as in Build.wait
         return self.build.final
 
     def cancel(self) -> bool:
@@ -706,7 +717,7 @@ class QueuedBuild:
 # --------------------------------------------------------------------------------------------- entry points
 
 _JOB_TREE = (
-    "name,fullName,url,buildable,color,inQueue,queueItem[id],"
+    "name,fullName,url,buildable,color,inQueue,queueItem[id],jobs[name],"
     "property[parameterDefinitions[name,type,description,choices,defaultParameterValue[name,value]]]"
 )
 
@@ -741,6 +752,16 @@ def trigger(
     """Validate `parameters` against the job, POST the trigger and return the queue handle."""
     parameters = dict(parameters or {})
     info = job_info(client, job)
+    if "buildable" not in info and not str(info.get("_class", "")).endswith("WorkflowMultiBranchProject"):
+        # Folders (and other item groups) export no `buildable`: there is nothing to trigger.
+        inside = [str(j.get("name")) for j in info.get("jobs") or [] if isinstance(j, Mapping)]
+        shown = ", ".join(inside[:5]) + (" ..." if len(inside) > 5 else "")
+        err = KitError(
+            f"{job} is a folder ({str(info.get('_class', '')).rsplit('.', 1)[-1] or 'not a job'}), not a job that can be built",
+            f"build a job inside it, e.g. jenkins-kit build '{job}/{inside[0] if inside else '<job>'}'" + (f"; it holds: {shown}" if inside else "; it is empty"),
+        )
+        err.exit_code = ExitCode.INPUT
+        raise err
     if str(info.get("_class", "")).endswith("WorkflowMultiBranchProject"):
         # Its /build schedules a branch scan and answers 302 (§7.5): there is no build to follow.
         err = KitError(

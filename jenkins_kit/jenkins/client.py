@@ -52,6 +52,7 @@ from jenkins_kit.jenkins.errors import (
     JenkinsTimeoutError,
     JenkinsTLSError,
     NotFoundError,
+    NotJenkinsError,
     PermissionDeniedError,
     UnavailableError,
     UnexpectedResponseError,
@@ -102,6 +103,8 @@ _PERMISSION_GROUPS = {
 }
 
 
+# Answers that always carry X-Jenkins when Jenkins sends them (core Api.java `setHeaders`): api/json|xml|python.
+_API_PATH = re.compile(r"/api/(json|xml|python)$")
 _SECRET_QUERY = re.compile(r"(?i)\b(token|casc-reload-token|password|j_password)=[^&\s\"']*")
 
 
@@ -211,6 +214,8 @@ class JenkinsClient:
         self._crumb: tuple[str, str] | None = None
         self._crumb_state = "unknown"  # unknown | have | none (issuer 404: CSRF protection off)
         self._crumb_fetches = 0
+        self._deadline: float | None = None  # time.monotonic() after which no request starts or waits
+        self._seen_jenkins = False  # an answer carried X-Jenkins: this is a Jenkins
         base = urlsplit(settings.url)
         self._origin = (base.scheme, base.netloc)
         self._base_path = base.path
@@ -389,6 +394,15 @@ class JenkinsClient:
             self._fetch_crumb_locked()
 
     # ------------------------------------------------------------------ core
+    def set_deadline(self, seconds: float | None) -> None:
+        """Bound every later request, retries and backoff included, to end within `seconds` from now
+        (a command's --timeout): each attempt's timeout is cut to what is left, and no retry starts
+        that could not finish in time."""
+        self._deadline = None if seconds is None else time.monotonic() + seconds
+
+    def _time_left(self) -> float:
+        return float("inf") if self._deadline is None else self._deadline - time.monotonic()
+
     def _backoff(self, retry_no: int, resp: requests.Response | None = None) -> float:
         s = self.settings
         delay = min(s.backoff_max, s.backoff_base * (2**retry_no))
@@ -441,10 +455,16 @@ class JenkinsClient:
                 if sent_crumb:
                     hdrs[sent_crumb[0]] = sent_crumb[1]
             t0 = time.monotonic()
+            left = self._time_left()
+            if left <= 0:
+                raise self._scrub(JenkinsTimeoutError(
+                    f"{method} {self._show(url)}: the command's time limit passed before this request could be sent",
+                    "raise --timeout", url=url, method=method, may_have_been_applied=possibly_applied, attempts=attempts - 1))
+            timeout = min(s.timeout, left)
             try:
                 resp = self.session.request(
                     method, url, params=params, data=data, headers=hdrs, stream=stream,
-                    allow_redirects=allow_redirects, timeout=s.timeout, verify=self._verify, auth=self._auth,
+                    allow_redirects=allow_redirects, timeout=timeout, verify=self._verify, auth=self._auth,
                 )
             except requests.exceptions.SSLError as e:
                 raise self._scrub(JenkinsTLSError(
@@ -456,17 +476,28 @@ class JenkinsClient:
                 sent = _was_possibly_sent(e)
                 possibly_applied = possibly_applied or sent
                 log.debug("%s %s failed after %.0f ms: %s", method, redact_url(url), (time.monotonic() - t0) * 1000, _short_exc(e))
-                if (idempotent or not sent) and retries_used < s.retries:
-                    delay = self._backoff(retries_used)
+                delay = self._backoff(retries_used)
+                if (idempotent or not sent) and retries_used < s.retries and self._time_left() > delay:
                     log.info("retrying %s %s in %.2fs after %s (retry %d of %d)", method, self._show(url), delay,
                              type(e).__name__, retries_used + 1, s.retries)
                     retries_used += 1
                     self._sleep(delay)
                     continue
-                raise self._transport_error(e, method, url, possibly_applied, attempts, idempotent) from None
+                raise self._transport_error(e, method, url, possibly_applied, attempts, idempotent, timeout) from None
 
             status = resp.status_code
             log.debug("%s %s -> %d in %.0f ms", method, self._show(resp.url or url), status, (time.monotonic() - t0) * 1000)
+            if "X-Jenkins" in resp.headers:
+                self._seen_jenkins = True
+            elif (not self._seen_jenkins and method in ("GET", "HEAD")
+                  and (status == 404 or (status < 300 and _API_PATH.search(urlsplit(resp.url or url).path)))):
+                # Until this server has shown itself as Jenkins once, an answer Jenkins always marks
+                # (api/*, its own 404 page) without the mark means another HTTP server.
+                resp.close()
+                raise self._scrub(NotJenkinsError(
+                    f"{method} {self._show(url)}: {self._host()} answered HTTP {status} without an X-Jenkins header: this is not a Jenkins",
+                    status=status, url=url, method=method, headers=resp.headers, attempts=attempts,
+                ))
 
             if status < 400 or status in allow_statuses:
                 return resp
@@ -496,7 +527,7 @@ class JenkinsClient:
                     else:
                         delay = self._backoff(retries_used, resp)
                         can = retries_used < s.retries
-                    if can:
+                    if can and self._time_left() > delay:
                         log.info("retrying %s %s in %.2fs after HTTP %d (retry %d)", method, self._show(url), delay, status, retries_used + 1)
                         retries_used += 1
                         if status != 503:
@@ -534,14 +565,14 @@ class JenkinsClient:
         return err
 
     def _transport_error(self, e: BaseException, method: str, url: str, possibly_applied: bool, attempts: int,
-                         idempotent: bool) -> JenkinsError:
-        applied = possibly_applied and not (method in ("GET", "HEAD"))
+                         idempotent: bool, timeout: float | None = None) -> JenkinsError:
+        applied = possibly_applied and method not in ("GET", "HEAD")
         tail = ""
         if method == "POST" and not idempotent and applied:
             tail = "; the request may have been applied: check before repeating it"
         if isinstance(e, requests.exceptions.Timeout) and not isinstance(e, requests.exceptions.ConnectTimeout):
             return self._scrub(JenkinsTimeoutError(
-                f"{method} {self._show(url)}: no answer from {self._host()} within {self.settings.timeout:g}s"
+                f"{method} {self._show(url)}: no answer from {self._host()} within {round(timeout or self.settings.timeout, 1):g}s"
                 f" (after {attempts} attempt{'s' if attempts != 1 else ''}){tail}",
                 "Jenkins may be overloaded; raise --timeout, or check the controller's health",
                 url=url, method=method, may_have_been_applied=applied, attempts=attempts,
@@ -568,6 +599,7 @@ class JenkinsClient:
         kw: dict[str, Any] = {"status": status, "url": resp.url or url, "method": method, "server_message": msg,
                               "headers": dict(resp.headers), "attempts": attempts}
         s = self.settings
+        hint: str | None
         if crumb:
             return self._scrub(CrumbError(f"{where}: 403 {msg or 'No valid crumb was included in the request'} (after a fresh crumb)",
                                           may_have_been_applied=False, **kw))
@@ -675,6 +707,7 @@ class JenkinsClient:
         # says the last segment is missing: no need to ask again.
         item_itself = rest in ([], ["api", "json"], ["api", "xml"], ["api", "python"], ["config.xml"])
         if self.settings.probe_not_found:
+            code: int | None
             for k in range(1, len(names) + 1):
                 if k == len(names) and item_itself:
                     code = 404

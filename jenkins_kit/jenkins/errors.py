@@ -125,7 +125,7 @@ class JenkinsError(KitError):
         return (_rebuild, (type(self), self.message, self.hint, self.__dict__))
 
 
-def _rebuild(cls: type, message: str, hint: str | None, state: dict[str, Any]) -> JenkinsError:
+def _rebuild(cls: type[JenkinsError], message: str, hint: str | None, state: dict[str, Any]) -> JenkinsError:
     e = cls.__new__(cls)
     KitError.__init__(e, message, hint)
     e.__dict__.update(state)
@@ -228,6 +228,13 @@ class UnexpectedResponseError(JenkinsError):
     """Jenkins answered 2xx/3xx but not with what the endpoint documents (e.g. non-JSON from api/json)."""
 
     exit_code = ExitCode.SERVER
+
+
+class NotJenkinsError(UnexpectedResponseError):
+    """The URL answers HTTP, but not as Jenkins: no `X-Jenkins` header where Jenkins always sends one
+    (every api/* answer and Jenkins' own 404 page; jenkins-remote-api.md §0.2, core Api.java `setHeaders`)."""
+
+    default_hint = "check JENKINS_URL (or --url): it must be the Jenkins root URL, including any context path such as /jenkins/"
 
 
 _BY_STATUS: dict[int, type[JenkinsError]] = {

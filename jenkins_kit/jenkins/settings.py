@@ -46,7 +46,14 @@ Secret = SecretValue
 def normalize_url(url: str) -> str:
     """Check a Jenkins root URL and make it end with '/'. Credentials in the URL are refused."""
     u = url.strip()
-    parts = urlsplit(u)
+    hint = "give the controller's root URL, e.g. JENKINS_URL=http://jenkins.lab:8080/"
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in u):
+        raise JenkinsSettingsError(f"Jenkins URL {u!r} contains whitespace or control characters", hint)
+    try:
+        parts = urlsplit(u)
+        parts.port  # noqa: B018 - urllib checks the port only when it is read: "99999" raises here
+    except ValueError as e:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
+        raise JenkinsSettingsError(f"Jenkins URL {_redact_url(u)!r} is malformed: {e}", hint) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise JenkinsSettingsError(
             f"Jenkins URL {_redact_url(u)!r} is not an http(s) URL",
@@ -64,12 +71,13 @@ def normalize_url(url: str) -> str:
 
 
 def _redact_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.split("@", 1)[-1] if "@" in url else url
+    if "@" not in parts.netloc:
         return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
+    host = parts.netloc.rsplit("@", 1)[1]
     return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
 
 

@@ -7,14 +7,15 @@ Objects are plain dicts (the API's JSON). Nothing here renders: callers pass man
 from __future__ import annotations
 
 import base64
+import builtins
 import copy
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from jenkins_kit.errors import ExitCode, KitError
-from jenkins_kit.plan import Change, yaml_diff
+from jenkins_kit.plan import Action, Change, yaml_diff
 from jenkins_kit.secrets import REDACTED, scrub
 
 FIELD_MANAGER = "jenkins-kit"
@@ -156,7 +157,7 @@ class Kube:
             try:
                 import json
 
-                msg = json.loads(e.body).get("message", body)
+                msg = json.loads(e.body or "{}").get("message", body)
             except Exception:
                 pass
             msg = scrub(str(msg))
@@ -325,11 +326,11 @@ class Kube:
         diff = yaml_diff(shown_before, shown_after, f"{kind.lower()}/{name}") if action != "noop" else ""
         if kind == "Secret" and action == "update" and not diff:
             diff = "(secret values differ; not shown)\n"
-        return ObjectDiff(obj, live, desired, Change(kind, name, action, shown_before, shown_after, reason, diff, world))
+        return ObjectDiff(obj, live, desired, Change(kind, name, cast(Action, action), shown_before, shown_after, reason, diff, world))
 
     # ------------------------------------------------------------------ waiting helpers
 
-    def pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+    def pods(self, namespace: str, label_selector: str) -> builtins.list[dict[str, Any]]:  # `list` is a method here
         return self.list("v1", "Pod", namespace, label_selector)
 
     def events_for(self, namespace: str, kind: str, name: str) -> Iterator[dict[str, Any]]:

@@ -30,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing_extensions import Self
 
 from . import beans, xmlconf
+from . import casc as casc_endpoints
 from . import views as views_mod
 from .http import HTML_CT, JSON_CT, TEXT_CT, Pages, Request, Response
 from .state import RESULTS, Behaviour, Build, Engine, Item, ParamValue, raw_encode
@@ -42,8 +43,6 @@ from .tree import (
     to_python_bytes,
     to_xml_bytes,
 )
-
-from . import casc as casc_endpoints
 
 try:  # PyYAML is only needed for the configuration-as-code endpoints
     import yaml as _yaml
