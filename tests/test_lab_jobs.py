@@ -507,3 +507,45 @@ def test_xml11_restricted_and_line_end_characters_survive_the_jdk(tmp_path):
         got = ET.fromstring(f.with_suffix(".xml.out").read_bytes()).findtext("description")
         if j.kind != "folder":
             assert got.startswith(desc + "\n\n"), repr(got)
+
+
+# ------------------------------------------------------------------------------------ builder
+def _node(name, kernel, os_image, taint=None):
+    spec = {"taints": [{"key": taint, "effect": "NoSchedule"}]} if taint else {}
+    return {"metadata": {"name": name}, "spec": spec,
+            "status": {"nodeInfo": {"kernelVersion": kernel, "osImage": os_image}}}
+
+
+def test_builder_check_reads_node_info_and_versions():
+    from jenkins_kit.doctor import check_builder
+
+    c7 = [_node("m-k8s", "3.10.0-1160.el7.x86_64", "CentOS Linux 7 (Core)", "node-role.kubernetes.io/master"),
+          _node("w1-k8s", "3.10.0-1160.el7.x86_64", "CentOS Linux 7 (Core)")]
+    cfg = sample_config()
+    c = check_builder(cfg, c7, "v1.20.2", None)
+    assert c.status == "fail" and "w1-k8s" in c.detail and "m-k8s" not in c.detail  # the tainted master runs no agents
+    assert "appArmorProfile" in c.detail and 'cluster.kubernetes_version: "1.20"' in c.fix
+    old = config_with(cluster={"kubernetes_version": "1.20"}, agents={"builder": "privileged"})
+    assert old.agents.builder_image == "moby/buildkit:v0.25.1"
+    assert check_builder(old, c7, "v1.20.2", None).status == "pass"
+    modern = [_node("w1", "6.8.0-45-generic", "Ubuntu 24.04.1 LTS")]
+    assert check_builder(cfg, modern, "v1.34.1", None).status == "pass"
+
+
+def test_builder_choice_renders_and_passes_the_gate():
+    for kw, want in (({}, "rootless"), ({"agents": {"builder": "privileged"}}, "privileged"),
+                     ({"cluster": {"kubernetes_version": "1.20"}}, "annotation")):
+        cfg = config_with(**kw)
+        text = render_jcasc(cfg)["jenkins-kit-cloud"]
+        assert check(yaml.safe_load(text)) == []
+        t = _template(cfg)
+        pod = yaml.safe_load(t["yaml"])
+        builder = next(c for c in pod["spec"]["containers"] if c["name"] == "builder")["securityContext"]
+        image = next(c for c in t["containers"] if c["name"] == "builder")["image"]
+        if want == "privileged":
+            assert builder == {"privileged": True, "runAsUser": 0, "runAsGroup": 0} and not image.endswith("-rootless")
+        elif want == "annotation":
+            assert "appArmorProfile" not in builder
+            assert pod["metadata"]["annotations"] == {"container.apparmor.security.beta.kubernetes.io/builder": "unconfined"}
+        else:
+            assert builder["appArmorProfile"] == {"type": "Unconfined"} and image.endswith("-rootless")

@@ -144,3 +144,59 @@ def test_echo_ip_promotes_through_dev_qa_prod_as_the_agent(lab_cluster, applied,
         assert spec["containers"][0]["image"] == f"{cfg.registry.address}/echo-ip:7"
         assert spec["imagePullSecrets"] == [{"name": cfg.registry.credentials.pull_secret_name}]
         assert dep["status"].get("readyReplicas") == 1
+
+
+def _doctor_builder(lab_cluster, tmp_path, **sections):
+    import json
+
+    from click.testing import CliRunner
+
+    from jenkins_kit.cli.main import cli
+    from tests.helpers import SAMPLE
+
+    data = yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
+    for k, v in sections.items():
+        data[k] = {**data.get(k, {}), **v}
+    p = tmp_path / "doctor.yaml"
+    p.write_text(yaml.safe_dump(data))
+    r = CliRunner().invoke(cli, ["doctor", "-c", str(p), "--kubeconfig", str(lab_cluster.kubeconfig), "--skip", "helm",
+                                 "--skip", "nfs", "--skip", "registry", "--skip", "jenkins", "-o", "json"])
+    doc = json.loads(r.stdout)
+    return next(c for c in doc["checks"] if c["name"] == "builder")
+
+
+def test_doctor_reads_the_nodes_and_warns_when_rootless_buildkit_cannot_run(lab_cluster, tmp_path):
+    """The nodes' kernel and OS image from the API: a CentOS 7 worker (kernel 3.10, no user namespaces by
+    default) gets a warning with the fix; the privileged builder passes there."""
+    node = "w3-k8s"
+    path = f"/api/v1/nodes/{node}/status"
+    before = lab_cluster.api.get(f"/api/v1/nodes/{node}")["status"]["nodeInfo"]
+    ok = _doctor_builder(lab_cluster, tmp_path)
+    assert ok["status"] == "pass" and "rootless BuildKit" in ok["detail"], ok
+    lab_cluster.api.patch(path, {"status": {"nodeInfo": {"kernelVersion": "3.10.0-1160.el7.x86_64",
+                                                         "osImage": "CentOS Linux 7 (Core)"}}})
+    try:
+        assert lab_cluster.api.get(f"/api/v1/nodes/{node}")["status"]["nodeInfo"]["osImage"] == "CentOS Linux 7 (Core)"
+        c = _doctor_builder(lab_cluster, tmp_path)
+        assert c["status"] == "warn", c  # one of three worker nodes
+        assert node in c["detail"] and "user.max_user_namespaces=0" in c["detail"]
+        assert "agents.builder: privileged" in c["fix"] and "sysctl" in c["fix"]
+        p = _doctor_builder(lab_cluster, tmp_path, agents={"builder": "privileged"})
+        assert p["status"] == "pass" and "privileged BuildKit" in p["detail"], p
+        # the lab's API server is 1.3x: a config claiming an older cluster is fine, the reverse is said
+        server = lab_cluster.api.get("/version")["minor"]
+        assert int(server.rstrip("+")) >= 30
+    finally:
+        lab_cluster.api.patch(path, {"status": {"nodeInfo": {"kernelVersion": before["kernelVersion"],
+                                                             "osImage": before["osImage"]}}})
+
+
+def test_doctor_refuses_a_pod_security_level_the_builder_breaks(lab_cluster, tmp_path):
+    ns = f"jk-psa-{uuid.uuid4().hex[:6]}"
+    lab_cluster.create_namespace(ns, labels={"pod-security.kubernetes.io/enforce": "baseline"})
+    try:
+        c = _doctor_builder(lab_cluster, tmp_path, agents={"namespace": ns})
+        assert c["status"] == "fail" and "Pod Security 'baseline'" in c["detail"], c
+        assert f"kubectl label --overwrite ns {ns} pod-security.kubernetes.io/enforce=privileged" in c["fix"]
+    finally:
+        lab_cluster.delete_namespace(ns)

@@ -56,7 +56,7 @@ def _matrix() -> list[tuple[str, LabConfig]]:
                 "plugins": ["kubernetes:4358.vcfd9c5a_0a_f51", "workflow-aggregator:608.v67378e9d3db_1", "git:5.7.0",
                             "configuration-as-code:1971.vf9280461ea_89"]},
     }
-    agent_opts = {"default": {}, "custom": {"namespace": "ci-agents", "label": "build.pod-1", "container_cap": 1, "usage_mode": "EXCLUSIVE",
+    agent_opts = {"default": {}, "privileged": {"builder": "privileged"}, "custom": {"namespace": "ci-agents", "label": "build.pod-1", "container_cap": 1, "usage_mode": "EXCLUSIVE",
                                             "requests": {"cpu": "2", "memory": "4Gi"},
                                             "pod_templates": [{"template": {
                                                 "name": "gradle", "label": "gradle", "idleMinutes": 5, "yamlMergeStrategy": "merge",

@@ -437,6 +437,9 @@ class ExtraPodTemplate(_Model):
     override: bool = False  # replace jenkins-kit's own template of the same name
 
 
+PRIVILEGED_BUILDER_IMAGE = "moby/buildkit:v0.25.1"
+
+
 class Agents(_Model):
     namespace: DnsLabel = "jenkins"
     deploy_namespace: DnsLabel = "default"
@@ -447,11 +450,23 @@ class Agents(_Model):
     # EXCLUSIVE: only for builds that ask for `label` (keep a shared cloud for the jobs that name it).
     usage_mode: Literal["NORMAL", "EXCLUSIVE"] = "NORMAL"
     jnlp_image: Image = "jenkins/inbound-agent:3345.v03dee9b_f88fc-1"
+    # rootless: BuildKit as uid 1000 in a user namespace (needs unprivileged user namespaces on the nodes);
+    # privileged: BuildKit as root in a privileged container, for nodes without them (CentOS 7:
+    # user.max_user_namespaces=0). `jenkins-kit doctor` reads the nodes and says which one can run.
+    builder: Literal["rootless", "privileged"] = "rootless"
     builder_image: Image = "moby/buildkit:v0.25.1-rootless"
     kubectl_image: Image = "alpine/kubectl:1.34.2"
     requests: Resources = Resources()
     container_cap: Annotated[int, Field(ge=1, le=1000)] = 10
     pod_templates: list[ExtraPodTemplate] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _builder_image(cls, data: Any) -> Any:
+        # The privileged builder runs the image's rootful daemon: default to the same release without -rootless.
+        if isinstance(data, dict) and data.get("builder") == "privileged" and "builder_image" not in data:
+            data = {**data, "builder_image": PRIVILEGED_BUILDER_IMAGE}
+        return data
 
     @model_validator(mode="after")
     def _pod_templates(self) -> "Agents":
