@@ -549,3 +549,32 @@ def test_builder_choice_renders_and_passes_the_gate():
             assert pod["metadata"]["annotations"] == {"container.apparmor.security.beta.kubernetes.io/builder": "unconfined"}
         else:
             assert builder["appArmorProfile"] == {"type": "Unconfined"} and image.endswith("-rootless")
+
+
+# ------------------------------------------------------------------------------------ docs
+def test_the_chapters_jobs_in_docs_are_valid_config_that_renders():
+    """docs/jobs.md shows the chapter's jobs as jenkins-kit config: every block validates and renders."""
+    import re
+
+    from jenkins_kit.render.jobs import render_jobs
+    from tests.helpers import ROOT, SAMPLE
+
+    text = (ROOT / "docs" / "jobs.md").read_text(encoding="utf-8")
+    section = text[text.index("## The textbook chapter's jobs"):text.index("## Ownership and the spec hash")]
+    blocks = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    assert len(blocks) >= 5
+    repos: dict[str, dict] = {}
+    creds: list[dict] = []
+    for b in blocks:
+        doc = yaml.safe_load(b if not b.startswith("  - ") else "repositories:\n" + b)
+        creds += (doc.get("jenkins") or {}).get("credentials", [])
+        for r in doc.get("repositories", []):
+            repos[f"{r['name']}-{len(repos)}"] = {**r, "name": f"{r['name']}-{len(repos)}"}
+    data = yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
+    data["jenkins"]["credentials"] = creds
+    data["repositories"] = list(repos.values())
+    from jenkins_kit.config.schema import LabConfig
+
+    jobs = render_jobs(LabConfig.model_validate(data))
+    kinds = {j.kind for j in jobs}
+    assert {"pipeline", "freestyle"} <= kinds and len(jobs) == len(repos)
