@@ -72,3 +72,11 @@ def test_validate_command_exit_status(case: Path) -> None:
     assert proc.returncode == 16  # INPUT: tool errors never use 1-4 (build results)
     assert "Traceback" not in proc.stderr
     assert str(case) in proc.stderr
+
+
+def test_fixed_lb_ip_inside_a_cidr_or_range_of_the_pool_is_accepted(tmp_path: Path) -> None:
+    base = "version: 1\nnfs: {server: 192.168.1.10, path: /nfs_shared/jenkins}\nregistry: {address: 192.168.1.10:8443}\n"
+    for ip, pool in (("10.0.0.7", "[192.168.1.11-192.168.1.29, 10.0.0.0/28]"), ("192.168.1.29", "[192.168.1.11-192.168.1.29]")):
+        p = tmp_path / "c.yaml"
+        p.write_text(base + f"jenkins: {{service: {{load_balancer_ip: {ip}}}}}\nmetallb: {{addresses: {pool}}}\n")
+        assert load_config(p).jenkins.service.load_balancer_ip == ip

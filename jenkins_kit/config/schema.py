@@ -146,6 +146,20 @@ def _ip_range(v: str) -> str:
     return v
 
 
+def in_pool(ip: str, entries: list[str]) -> bool:
+    """Whether an address lies in one of MetalLB's pool entries (CIDRs or first-last ranges)."""
+    addr = ipaddress.ip_address(ip)
+    for e in entries:
+        if "-" in e:
+            lo, _, hi = e.partition("-")
+            a, b = ipaddress.ip_address(lo.strip()), ipaddress.ip_address(hi.strip())
+            if a.version == addr.version and int(a) <= int(addr) <= int(b):
+                return True
+        elif addr in ipaddress.ip_network(e, strict=False):
+            return True
+    return False
+
+
 def _rel_path(v: str) -> str:
     """A path inside the repository: relative, without '..', printable."""
     if v.startswith("/") or ".." in v.split("/"):
@@ -667,6 +681,17 @@ class LabConfig(_Model):
             if k is not None and k != "file":
                 raise located(("repositories", i, "deploy", "kubeconfig_credentials_id"),
                               f"{r.deploy.kubeconfig_credentials_id!r} is a {k} credential; a kubeconfig is a file credential")
+        return self
+
+    @model_validator(mode="after")
+    def _lb_ip_in_pool(self) -> "LabConfig":
+        # MetalLB assigns a requested address (metallb.io/loadBalancerIPs) only from a pool; one
+        # outside every pool leaves the Service <pending> with an AllocationFailed event.
+        ip, m = self.jenkins.service.load_balancer_ip, self.metallb
+        if ip and m is not None and m.enabled and self.jenkins.service.type == "LoadBalancer" and not in_pool(ip, m.addresses):
+            raise located(("jenkins", "service", "load_balancer_ip"),
+                          f"{ip} is outside every metallb.addresses entry ({', '.join(m.addresses)}): MetalLB would never "
+                          "assign it; pick an address inside the pool or widen metallb.addresses")
         return self
 
     @model_validator(mode="after")
