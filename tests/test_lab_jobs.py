@@ -283,7 +283,7 @@ def test_sample_job_compiles_in_the_image_build_pod_and_checks_the_artefact(tmp_
     steps = _sh_steps(jf, "Compile and test")
     assert len(steps) == 2
     (build_env, build_sh), (check_env, check_sh) = steps
-    assert build_env["KIT_BUILD_COMMAND"] == "mvn -B -ntp package"
+    assert build_env["KIT_BUILD_COMMAND"] == "mvn -B -ntp -Dmaven.repo.local=/tmp/.m2/repository package"
     # Run them in a checkout. `mvn` is a stand-in that writes what maven's package phase would (the jar
     # named after artifactId-version): the point is our steps: the directory, the command, the check.
     work = tmp_path / "ws"
