@@ -78,7 +78,7 @@ def test_two_configs_share_one_jenkins_and_never_touch_each_other(jenkins_double
     assert doc["apply"]["ok"]
     st = _states(doc)
     # B sees A's jobs as another config's, and A's folder as not its own: nothing of A's is pending
-    assert st["a2"] == "other" and st["shared/a1"] == "other" and st["shared"] == "foreign"
+    assert st["a2"] == "other" and st["shared/a1"] == "other" and st["shared"] == "other"  # a shared folder
     assert {c["name"] for c in doc["plan"]["changes"] if c["op"]} == {"shared/b1", "b2"}
 
     with client_for(d) as c:

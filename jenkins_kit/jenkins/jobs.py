@@ -300,8 +300,12 @@ def plan_jobs(
         h = own.mine(l)
         live_xml = configs.get(key)
         if who == "other":
-            plan.add(_change(d.kind, name, "foreign", "", f"managed by another jenkins-kit config ({other!r}), not touched: "
-                             "remove it from that config first (or give this one another name/folder)"))
+            if d.kind == "folder" and l.kind == "folder":  # a folder both configs put jobs in: shared, as it is
+                plan.add(_change(d.kind, name, "other", "", f"folder of another jenkins-kit config ({other!r}); "
+                                 "this config's jobs go inside it"))
+            else:
+                plan.add(_change(d.kind, name, "foreign", "", f"managed by another jenkins-kit config ({other!r}), not touched: "
+                                 "remove it from that config first (or give this one another name/folder)"))
             continue
         if h is None:
             what = {"copy": "carries a jenkins-kit marker written for another item (a copy made in Jenkins?)",
