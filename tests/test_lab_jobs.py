@@ -578,3 +578,27 @@ def test_the_chapters_jobs_in_docs_are_valid_config_that_renders():
     jobs = render_jobs(LabConfig.model_validate(data))
     kinds = {j.kind for j in jobs}
     assert {"pipeline", "freestyle"} <= kinds and len(jobs) == len(repos)
+
+
+def test_sample_lab_jobs_through_plan_and_apply(jenkins_double):
+    """The sample lab as shipped: both chapter jobs created through `jobs apply`, then nothing pending
+    (`jobs plan` verifies every live config.xml), and what Jenkins holds is the compile-then-image pipeline
+    and the dev -> qa -> prod one with its gate parameter."""
+    import xml.etree.ElementTree as ET
+
+    from tests.helpers import SAMPLE
+    from tests.test_jobs_sync import client_for
+
+    doc = _run(jenkins_double, "apply", "-c", str(SAMPLE))
+    assert doc["apply"]["ok"] and _states(doc) == {"echo-buildtime": "create", "echo-ip": "create"}
+    assert _run(jenkins_double, "plan", "-c", str(SAMPLE))["pending"] == 0
+    with client_for(jenkins_double) as c:
+        eb = ET.fromstring(c.get_text(c.job_url_path("echo-buildtime") + "config.xml").encode())
+        script = eb.findtext("definition/script")
+        assert "stage('Compile and test')" in script and "maven:3.9-eclipse-temurin-8" in script
+        assert "KIT_ARTIFACTS=target/demo-0.0.1-SNAPSHOT.jar" in script
+        ip = ET.fromstring(c.get_text(c.job_url_path("echo-ip") + "config.xml").encode())
+        assert [s for s in ("Deploy to dev", "Deploy to qa", "Deploy to prod") if s in ip.findtext("definition/script")] == [
+            "Deploy to dev", "Deploy to qa", "Deploy to prod"]
+        assert ip.findtext(".//hudson.model.BooleanParameterDefinition/name") == "DEPLOY_TO_QA"
+        assert "jenkins.jenkins" in ip.findtext("description")  # the default owner: release.namespace
