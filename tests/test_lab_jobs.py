@@ -602,3 +602,22 @@ def test_sample_lab_jobs_through_plan_and_apply(jenkins_double):
             "Deploy to dev", "Deploy to qa", "Deploy to prod"]
         assert ip.findtext(".//hudson.model.BooleanParameterDefinition/name") == "DEPLOY_TO_QA"
         assert "jenkins.jenkins" in ip.findtext("description")  # the default owner: release.namespace
+
+
+def test_renamed_owner_takes_its_jobs_back_with_adopt_from(jenkins_double, tmp_path):
+    repos = [{"name": "r1", "git": "https://e.com/r1.git"}, {"name": "r2", "git": "https://e.com/r2.git"}]
+    old = _cli_config(tmp_path, "old", "team-old", repos)
+    other = _cli_config(tmp_path, "other", "team-x", [{"name": "x1", "git": "https://e.com/x1.git"}])
+    assert _run(jenkins_double, "apply", "-c", old)["apply"]["ok"]
+    assert _run(jenkins_double, "apply", "-c", other)["apply"]["ok"]
+    new = _cli_config(tmp_path, "new", "team-new", repos[:1])  # renamed, and r2 dropped
+    st = _states(_run(jenkins_double, "plan", "-c", new, "--adopt"))
+    assert st["r1"] == "foreign" and st["r2"] == "other"  # --adopt alone never takes another config's job
+    plan_file = tmp_path / "p.json"
+    doc = _run(jenkins_double, "plan", "-c", new, "--adopt-from", "team-old", "--prune", "delete", "--out", str(plan_file))
+    st = _states(doc)
+    assert st["r1"] == "adopt" and st["r2"] == "other" and st["x1"] == "other"
+    assert {c["name"] for c in doc["changes"] if c["op"]} == {"r1"}
+    assert _run(jenkins_double, "apply", "--plan", str(plan_file))["apply"]["ok"]  # the saved plan keeps --adopt-from
+    st = _states(_run(jenkins_double, "plan", "-c", new, "--prune", "delete"))
+    assert st["r1"] == "unchanged" and st["r2"] == "other" and st["x1"] == "other"

@@ -249,13 +249,15 @@ def plan_jobs(
     workers: int = 8,
     live: dict[str, LiveItem] | None = None,
     owner: Owner | str | None = None,
+    adopt_from: Iterable[str] = (),
 ) -> JobPlan:
     """Compare desired items with the live controller. `diffs` fetches the live config.xml of items
     that will change so the plan can show what changes (apply passes False: it does not need them).
 
     `owner` (default: the owner the desired items were rendered for) bounds everything: only items
     carrying its marker are updated, verified or pruned; `adopt` takes over unmanaged items (and UI
-    copies), never another config's."""
+    copies), never another config's, except from the owners named in `adopt_from` (a renamed `jobs.owner`,
+    jobs moved between configs): their items this config desires are taken over; the rest stay theirs."""
     if prune not in PRUNE_MODES:
         raise ValueError(f"prune must be one of {PRUNE_MODES}")
     if owner is None:
@@ -266,6 +268,7 @@ def plan_jobs(
     elif isinstance(owner, str):
         owner = Owner(owner)
     own = owner
+    takeover = set(adopt_from)
     want = {j.full_name.lower(): j for j in desired}
     levels = max((j.depth for j in desired), default=0) + 2
     if live is None:
@@ -279,7 +282,7 @@ def plan_jobs(
             continue
         h = own.mine(l)
         if h is None:
-            if adopt and diffs:
+            if (adopt or own.classify(l.full_name, l.description)[1] in takeover) and diffs:
                 fetch.append(l.full_name)
         elif h == d.spec_hash:
             if verify:
@@ -299,6 +302,10 @@ def plan_jobs(
         who, other = own.classify(l.full_name, l.description)
         h = own.mine(l)
         live_xml = configs.get(key)
+        if who == "other" and other in takeover and l.kind == d.kind:
+            plan.add(_change(d.kind, name, "adopt", "update", f"managed by jenkins-kit config {other!r}; --adopt-from takes it over",
+                             live_xml, d.config_xml, _diff(live_xml, d.config_xml, name)))
+            continue
         if who == "other":
             if d.kind == "folder" and l.kind == "folder":  # a folder both configs put jobs in: shared, as it is
                 plan.add(_change(d.kind, name, "other", "", f"folder of another jenkins-kit config ({other!r}); "
@@ -611,7 +618,8 @@ def apply_plan(client: Any, jplan: JobPlan, *, workers: int = 8,
 
 
 def sync(client: Any, desired: list[RenderedJob], *, verify: bool = False, adopt: bool = False, prune: str = "ignore",
-         workers: int = 8, owner: Owner | str | None = None) -> tuple[JobPlan, ApplyReport]:
+         workers: int = 8, owner: Owner | str | None = None, adopt_from: Iterable[str] = ()) -> tuple[JobPlan, ApplyReport]:
     """plan (without diffs) + apply: what `jenkins-kit jobs apply` does."""
-    jp = plan_jobs(client, desired, verify=verify, adopt=adopt, prune=prune, diffs=False, workers=workers, owner=owner)
+    jp = plan_jobs(client, desired, verify=verify, adopt=adopt, prune=prune, diffs=False, workers=workers, owner=owner,
+                   adopt_from=adopt_from)
     return jp, apply_plan(client, jp, workers=workers)
