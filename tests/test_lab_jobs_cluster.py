@@ -200,3 +200,40 @@ def test_doctor_refuses_a_pod_security_level_the_builder_breaks(lab_cluster, tmp
         assert f"kubectl label --overwrite ns {ns} pod-security.kubernetes.io/enforce=privileged" in c["fix"]
     finally:
         lab_cluster.delete_namespace(ns)
+
+
+def test_own_manifests_get_the_pull_secret_too(lab_cluster, applied, tmp_path, monkeypatch):
+    """A repository with its own manifests: the Deploy step applies them, points the Deployment at the new
+    image and, since the registry needs auth, at the pull Secret; run as the agent ServiceAccount in dev."""
+    from jenkins_kit.render.jobs import render_jobs
+    from tests.helpers import config_with
+    from tests.test_lab_jobs import _sh_steps
+
+    if subprocess.run(["sh", "-c", "command -v groovy"], capture_output=True).returncode != 0:
+        pytest.skip("groovy is not installed")
+    monkeypatch.setenv("JK_TEST_REG_PW", REG_PW)
+    base = applied["cfg"]
+    cfg = config_with(registry=base.registry.model_dump(exclude_none=True), repositories=[
+        {"name": "own", "git": "https://e.com/own.git", "deploy": {"manifests": "k8s", "environments": [{"name": "dev"}]}}])
+    jf = next(j.jenkinsfile for j in render_jobs(cfg) if j.repository == "own")
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "deployment.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "own"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "own"}},
+                 "template": {"metadata": {"labels": {"app": "own"}},
+                              "spec": {"containers": [{"name": "app", "image": "placeholder:0"}]}}}}))
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    sa = f"system:serviceaccount:{cfg.agents.namespace}:{cfg.agents.service_account}"
+    (shim / "kubectl").write_text(f'#!/bin/sh\nexec "{lab_cluster.kubectl}" --as="{sa}" "$@"\n')
+    (shim / "kubectl").chmod(0o755)
+    env = lab_cluster.env()
+    env["PATH"] = f"{shim}{os.pathsep}{env['PATH']}"
+    for vars_, script in _sh_steps(jf, "Deploy to dev") + _sh_steps(jf, "Rollout dev"):
+        out = subprocess.run(["sh", "-ec", script.replace("--timeout=300s", "--timeout=90s")], cwd=tmp_path,
+                             env={**env, **vars_, "BUILD_NUMBER": "9"}, capture_output=True, text=True, timeout=150,
+                             stdin=subprocess.DEVNULL)
+        assert out.returncode == 0, (out.stdout, out.stderr)
+    spec = lab_cluster.api.get("/apis/apps/v1/namespaces/dev/deployments/own")["spec"]["template"]["spec"]
+    assert spec["containers"][0]["image"] == f"{cfg.registry.address}/own:9"
+    assert spec["imagePullSecrets"] == [{"name": cfg.registry.credentials.pull_secret_name}]

@@ -263,6 +263,7 @@ class _Renderer:
                 "file": f"jenkins-kit-deploy-{name}.yaml" if name else "jenkins-kit-deploy.yaml",
                 "approve": f"Deploy {repo.name} to {name} (namespace {ns})?" if name else "",
                 "kubeconfig": d.kubeconfig_credentials_id,
+                "pull_secret": pull_secret,
             }
             if manifests is None:
                 gen = d.generate or GeneratedDeploy()
