@@ -119,7 +119,7 @@ class Bootstrap:
 
     def desired_objects(self) -> list[dict[str, Any]]:
         """Our objects in apply order (rendered manifests, Secrets, MetalLB pool). Holds secret values."""
-        from jenkins_kit.render.manifests import render_manifests
+        from jenkins_kit.render.manifests import deploy_namespaces, render_manifests
 
         cfg = self.cfg
         objs = list(render_manifests(cfg))
@@ -132,6 +132,12 @@ class Bootstrap:
             data = registry_secret_data(cfg, pw)
             for ns in dict.fromkeys([cfg.cluster.namespace, cfg.agents.namespace]):
                 secrets.append(secret_manifest(cred.secret_name, ns, data, _labels(cfg, "registry")))
+            # What the nodes pull deployed apps with (the Deployments' imagePullSecrets): only the docker
+            # config, in each namespace the pipelines deploy to.
+            pull = {".dockerconfigjson": data["config.json"]}
+            for ns in deploy_namespaces(cfg):
+                secrets.append(secret_manifest(cred.pull_secret_name, ns, pull, _labels(cfg, "registry-pull"),
+                                               "kubernetes.io/dockerconfigjson"))
         objs[first_rbac:first_rbac] = secrets
         return objs
 
@@ -261,11 +267,11 @@ class Bootstrap:
         return JenkinsClient(settings)
 
     def plan_jobs(self, diffs: bool) -> Any:
-        from jenkins_kit.jenkins.jobs import plan_jobs
+        from jenkins_kit.jenkins.jobs import owner_for, plan_jobs
         from jenkins_kit.render.jobs import render_jobs
 
         desired = render_jobs(self.cfg, base_dir=self.config_dir)
-        return plan_jobs(self._jenkins(), desired, diffs=diffs, workers=self.cfg.jobs.workers)
+        return plan_jobs(self._jenkins(), desired, diffs=diffs, workers=self.cfg.jobs.workers, owner=owner_for(self.cfg))
 
     def sync_jobs(self) -> str:
         """After `up`: create/update the configured jobs. Returns one line for the report."""

@@ -10,8 +10,13 @@ file list and a few small files from it:
 * Kubernetes manifests: a kustomization at the root, or a `deploy/`, `k8s/`, `kubernetes/` or
   `manifests/` folder (with a kustomization, or YAML files); the first Deployment found names the
   rollout to wait for. Without manifests a Deployment + Service is generated;
-* language markers (pom.xml, build.gradle, package.json, go.mod, pyproject.toml/requirements.txt)
-  pick the pipeline template, which adds a Test stage with the matching tool image;
+* the Dockerfile itself: `COPY`/`ADD` sources that are not in git are build outputs (`artifacts`: the
+  language template's build must produce them, in the same pod, before the image build), and the
+  first `EXPOSE` port is the generated Deployment's `container_port` (else Spring Boot's
+  `server.port`);
+* language markers (pom.xml, build.gradle, package.json, go.mod, pyproject.toml/requirements.txt), in
+  the build context first, then at the root, pick the pipeline template, which compiles and tests with
+  the matching tool image (for Maven, the JDK of the pom's `java.version`);
 * `.jenkins-kit.yaml` at the root overrides anything derived (merged key by key).
 
 The result is the `repositories:` section of the lab config, validated with the same schema.
@@ -48,6 +53,10 @@ LANGUAGE_MARKERS = (
     ("setup.py", "python"),
 )
 _GIT_TIMEOUT = 120.0
+# Maven images per JDK feature release (Docker Official Image `maven`, eclipse-temurin variants).
+_MAVEN_JDK_IMAGES = {8: "maven:3.9-eclipse-temurin-8", 11: "maven:3.9-eclipse-temurin-11",
+                     17: "maven:3.9-eclipse-temurin-17", 21: "maven:3.9-eclipse-temurin-21"}
+_DEFAULT_MAVEN_JDK = 21
 
 
 class DiscoveryError(Exception):
@@ -142,12 +151,121 @@ def _first_deployment(tree: _Tree, files: list[str]) -> str | None:
     return None
 
 
+@dataclass
+class DockerfileFacts:
+    copies: list[str] = field(default_factory=list)  # context-relative sources of COPY/ADD (not --from)
+    expose: list[int] = field(default_factory=list)
+
+
+def _instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with line continuations joined and comments dropped (Dockerfile reference)."""
+    out: list[tuple[str, str]] = []
+    buf = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not buf and (not line or line.startswith("#")):
+            continue
+        if buf and line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            buf += line[:-1] + " "
+            continue
+        buf += line
+        parts = buf.strip().split(None, 1)
+        if parts:
+            out.append((parts[0].upper(), parts[1] if len(parts) > 1 else ""))
+        buf = ""
+    if buf.strip():
+        parts = buf.strip().split(None, 1)
+        out.append((parts[0].upper(), parts[1] if len(parts) > 1 else ""))
+    return out
+
+
+def parse_dockerfile(text: str) -> DockerfileFacts:
+    import json
+    import shlex
+
+    facts = DockerfileFacts()
+    for ins, args in _instructions(text):
+        if ins in ("COPY", "ADD"):
+            if args.lstrip().startswith("["):
+                try:
+                    words = [str(w) for w in json.loads(args)]
+                except ValueError:
+                    continue
+            else:
+                try:
+                    words = shlex.split(args)
+                except ValueError:
+                    continue
+            flags = [w for w in words if w.startswith("--")]
+            if any(f.startswith("--from") for f in flags):
+                continue  # from another stage or image, not the context
+            paths = [w for w in words if not w.startswith("--")]
+            for src in paths[:-1]:
+                if ins == "ADD" and re.match(r"^[a-z]+://", src):
+                    continue
+                facts.copies.append(src)
+        elif ins == "EXPOSE":
+            for w in args.split():
+                m = re.fullmatch(r"([0-9]{1,5})(/(tcp|udp|sctp))?", w, re.I)
+                if m and 0 < int(m.group(1)) < 65536:
+                    facts.expose.append(int(m.group(1)))
+    return facts
+
+
+def _in_git(tree: _Tree, context: str, src: str) -> bool:
+    """Whether a COPY source (relative to the context; globs allowed) names something committed."""
+    import fnmatch
+
+    rel = posixpath.normpath(posixpath.join(context, src)) if context != "." else posixpath.normpath(src)
+    if rel in (".", ""):
+        return True
+    if any(c in rel for c in "*?["):
+        return any(fnmatch.fnmatchcase(f, rel) or fnmatch.fnmatchcase(f, rel + "/*") for f in tree.files)
+    return rel in tree.set or any(f.startswith(rel.rstrip("/") + "/") for f in tree.files)
+
+
+def _maven_jdk(pom: str) -> int | None:
+    for tag in ("java.version", "maven.compiler.release", "maven.compiler.source", "maven.compiler.target", "release"):
+        m = re.search(rf"<{re.escape(tag)}>\s*([0-9.]+)\s*</{re.escape(tag)}>", pom)
+        if m:
+            parts = [p for p in m.group(1).split(".") if p]
+            if not parts or not all(p.isdigit() for p in parts):
+                continue
+            return int(parts[1]) if parts[0] == "1" and len(parts) > 1 else int(parts[0])  # 1.8 -> 8
+    return None
+
+
+def _maven_image(jdk: int) -> str:
+    """The maven image of the smallest listed JDK at or above the pom's (javac compiles for older targets)."""
+    for v in sorted(_MAVEN_JDK_IMAGES):
+        if v >= jdk:
+            return _MAVEN_JDK_IMAGES[v]
+    return _MAVEN_JDK_IMAGES[max(_MAVEN_JDK_IMAGES)]
+
+
+def _spring_port(tree: _Tree, base: str) -> int | None:
+    for name in ("application.properties", "application.yml", "application.yaml"):
+        path = posixpath.join(base, "src/main/resources", name) if base != "." else f"src/main/resources/{name}"
+        if path not in tree.set:
+            continue
+        text = tree.read(path, 1 << 16)
+        m = (re.search(r"^\s*server\.port\s*[=:]\s*([0-9]{1,5})\s*$", text, re.M) if name.endswith(".properties")
+             else re.search(r"^server:\s*\n(?:[ \t]+.*\n)*?[ \t]+port:\s*([0-9]{1,5})\s*$", text, re.M))
+        if m and 0 < int(m.group(1)) < 65536:
+            return int(m.group(1))
+    return None
+
+
 def derive(tree: _Tree, url_value: str, branch: str) -> tuple[dict[str, Any], list[str], str | None]:
     """The repository entry derived from a tree listing (before `.jenkins-kit.yaml`)."""
     notes: list[str] = []
     entry: dict[str, Any] = {"name": repo_name(url_value), "git": url_value, "branch": branch}
 
     dockerfiles = sorted((f for f in tree.files if posixpath.basename(f) in DOCKERFILES), key=lambda f: (f.count("/"), f))
+    ctx = "."
+    facts = DockerfileFacts()
     if dockerfiles:
         d = dockerfiles[0]
         if d != "Dockerfile":
@@ -155,6 +273,13 @@ def derive(tree: _Tree, url_value: str, branch: str) -> tuple[dict[str, Any], li
         ctx = posixpath.dirname(d) or "."
         if ctx != ".":
             entry["context"] = ctx
+        try:
+            facts = parse_dockerfile(tree.read(d, 1 << 18))
+        except DiscoveryError:
+            notes.append(f"{d} could not be read")
+        built = [posixpath.normpath(c) for c in facts.copies if not _in_git(tree, ctx, c)]
+        if built:
+            entry["artifacts"] = list(dict.fromkeys(built))
         if len(dockerfiles) > 1:
             notes.append(f"several Dockerfiles; using {d} (others: {', '.join(dockerfiles[1:4])}{'...' if len(dockerfiles) > 4 else ''})")
     else:
@@ -187,11 +312,38 @@ def derive(tree: _Tree, url_value: str, branch: str) -> tuple[dict[str, Any], li
             notes.append(f"no Deployment found in {manifests}: the rollout waits for deployment/{entry['name']}")
     else:
         deploy["generate"] = {"replicas": 1}
+        port = facts.expose[0] if facts.expose else _spring_port(tree, ctx)
+        if port:
+            deploy["generate"]["container_port"] = port
+            if not facts.expose:
+                notes.append(f"no EXPOSE in the Dockerfile: container_port {port} from Spring Boot's server.port")
+        elif dockerfiles:
+            notes.append("no EXPOSE in the Dockerfile: the generated Deployment assumes container_port 8080")
     entry["deploy"] = deploy
 
-    language = next((lang for marker, lang in LANGUAGE_MARKERS if marker in tree.set), None)
+    def marker_in(base: str, marker: str) -> bool:
+        return (posixpath.join(base, marker) if base != "." else marker) in tree.set
+
+    language, lang_dir = None, "."
+    for base in dict.fromkeys([ctx, "."]):
+        language = next((lang for marker, lang in LANGUAGE_MARKERS if marker_in(base, marker)), None)
+        if language:
+            lang_dir = base
+            break
     if language and "jenkinsfile" not in job:
         job["template"] = language
+        if language == "maven":
+            pom = tree.read(posixpath.join(lang_dir, "pom.xml") if lang_dir != "." else "pom.xml", 1 << 18)
+            jdk = _maven_jdk(pom)
+            if jdk is not None and _maven_image(jdk) != _MAVEN_JDK_IMAGES[_DEFAULT_MAVEN_JDK]:
+                job["tool_image"] = _maven_image(jdk)
+                notes.append(f"pom.xml targets Java {jdk}: builds with {job['tool_image']}")
+        if lang_dir != ctx:
+            notes.append(f"the {language} build is at the root but the Dockerfile's context is {ctx}: "
+                         "the build runs in the context; set job.build_command if it must run elsewhere")
+    if entry.get("artifacts") and not (language and "jenkinsfile" not in job):
+        notes.append(f"the Dockerfile copies {', '.join(entry['artifacts'][:3])}, which git does not have and no "
+                     "language template builds: set job.template (maven, gradle, node, go, python) or build it in the Dockerfile")
     if job:
         entry["job"] = job
     return entry, notes, language

@@ -8,6 +8,7 @@ loopback listeners; nothing here picks an address by itself.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import struct
@@ -116,7 +117,7 @@ def check_cluster(cfg: LabConfig, connect: KubeFactory, report: Report) -> Any |
 
     report.add(_safe(cluster, "cluster"))
     if kube is None:
-        for name in ("control-plane node", "load balancer"):
+        for name in ("control-plane node", "builder", "load balancer"):
             report.add(Check(name, "skip", "cluster not reachable"))
         return None
 
@@ -141,6 +142,8 @@ def check_cluster(cfg: LabConfig, connect: KubeFactory, report: Report) -> Any |
                      "kubectl taint nodes " + name + " node-role.kubernetes.io/control-plane:NoSchedule (if that is what you want)")
 
     report.add(_safe(node, "control-plane node"))
+    report.add(_safe(lambda: check_builder(cfg, kube.list("v1", "Node"), (kube.version() or {}).get("gitVersion", ""),
+                                           kube.get("v1", "Namespace", cfg.agents.namespace)), "builder"))
 
     def lb() -> Check:
         if cfg.jenkins.service.type != "LoadBalancer":
@@ -167,6 +170,76 @@ def check_cluster(cfg: LabConfig, connect: KubeFactory, report: Report) -> Any |
 
     report.add(_safe(lb, "load balancer"))
     return kube
+
+
+_NO_USERNS_OS = re.compile(r"CentOS Linux 7|Red Hat Enterprise Linux (Server )?7|Oracle Linux Server 7|Scientific Linux 7", re.I)
+
+
+def _minor(version: str) -> int | None:
+    m = re.match(r"v?1\.([0-9]+)", version or "")
+    return int(m.group(1)) if m else None
+
+
+def _agent_nodes(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Nodes agent pods can land on: schedulable and without a NoSchedule/NoExecute taint (the agent
+    template tolerates none). All nodes when that leaves none, so the check still says something."""
+    out = []
+    for n in nodes:
+        spec = n.get("spec") or {}
+        if spec.get("unschedulable"):
+            continue
+        if any(t.get("effect") in ("NoSchedule", "NoExecute") for t in spec.get("taints") or []):
+            continue
+        out.append(n)
+    return out or list(nodes)
+
+
+def check_builder(cfg: LabConfig, nodes: list[dict[str, Any]], server_version: str,
+                  agents_namespace: dict[str, Any] | None) -> Check:
+    """Can the chosen image builder run where agent pods land? Read from the Node objects' nodeInfo
+    (kernelVersion, osImage), the API server's version and the agents namespace's Pod Security label."""
+    name = "builder"
+    builder = cfg.agents.builder
+    problems: list[tuple[Status, str, str]] = []
+    enforce = ((agents_namespace or {}).get("metadata") or {}).get("labels", {}).get("pod-security.kubernetes.io/enforce")
+    if enforce in ("baseline", "restricted"):
+        what = "a privileged container" if builder == "privileged" else "Unconfined seccomp/AppArmor for the builder"
+        problems.append(("fail", f"namespace {cfg.agents.namespace} enforces Pod Security '{enforce}', which refuses {what}: "
+                                 "agent pods would be rejected",
+                         f"kubectl label --overwrite ns {cfg.agents.namespace} pod-security.kubernetes.io/enforce=privileged "
+                         "(or run agents in a namespace of their own: agents.namespace)"))
+    targets = _agent_nodes(nodes)
+    if builder == "rootless":
+        bad = []
+        for n in targets:
+            info = (n.get("status") or {}).get("nodeInfo") or {}
+            kernel, os_image = str(info.get("kernelVersion", "")), str(info.get("osImage", ""))
+            if kernel.startswith(("2.", "3.")) or _NO_USERNS_OS.search(os_image):
+                bad.append(f"{(n.get('metadata') or {}).get('name', '?')} ({os_image or '?'}, kernel {kernel or '?'})")
+        if bad:
+            status: Status = "fail" if len(bad) == len(targets) else "warn"
+            problems.append((status,
+                             f"rootless BuildKit needs unprivileged user namespaces, which {', '.join(bad)} "
+                             f"{'does' if len(bad) == 1 else 'do'} not give by default (CentOS/RHEL 7, kernel 3.10: "
+                             "user.max_user_namespaces=0): image builds there fail ('newuidmap'/'operation not permitted')",
+                             "either enable them on those nodes (CentOS 7.8+: echo user.max_user_namespaces=28633 > "
+                             "/etc/sysctl.d/99-userns.conf && sysctl --system), or set agents.builder: privileged "
+                             "(BuildKit as root in a privileged container) and rerun up"))
+    server_minor = _minor(server_version)
+    config_minor = _minor(cfg.cluster.kubernetes_version)
+    if builder == "rootless" and server_minor is not None and config_minor is not None and server_minor < 30 <= config_minor:
+        problems.append(("warn", f"the cluster runs Kubernetes 1.{server_minor}, but the config says cluster.kubernetes_version "
+                                 f"{cfg.cluster.kubernetes_version}: the builder's appArmorProfile field (1.30+) would be "
+                                 "dropped and AppArmor hosts would confine BuildKit",
+                         f"set cluster.kubernetes_version: \"1.{server_minor}\" (jenkins-kit then writes the AppArmor annotation)"))
+    if problems:
+        worst: Status = "fail" if any(p[0] == "fail" for p in problems) else "warn"
+        return Check(name, worst, "; ".join(p[1] for p in problems), " | ".join(p[2] for p in problems))
+    where = ", ".join(sorted(str((n.get("metadata") or {}).get("name", "?")) for n in targets)) or "no nodes yet"
+    if builder == "privileged":
+        return Check(name, "pass", f"privileged BuildKit ({cfg.agents.builder_image}) needs no user namespaces; agent nodes: {where} "
+                                   "(the builder container has full access to its node)")
+    return Check(name, "pass", f"rootless BuildKit ({cfg.agents.builder_image}) can run on the agent nodes: {where}")
 
 
 # ---------------------------------------------------------------------- local tools and the lab network

@@ -202,8 +202,22 @@ def _check_value(v: Any, spec: dict[str, Any], path: str, loc: Loc, issues: list
         bad(f"attributes of type {t} cannot be configured")
 
 
+def _added_symbols(path: str) -> list[str]:
+    """Symbols jenkins-kit added for a describable at `path`: each has its own child path `<path>.<symbol>`
+    whose attributes all carry `added_by: jenkins-kit` and their own citation (the vendored reference's
+    entries stay as they are)."""
+    out = []
+    for key, attrs in schema().items():
+        rest = key[len(path) + 1:] if key.startswith(path + ".") else ""
+        if rest and "." not in rest and attrs and all(a.get("added_by") == "jenkins-kit" for a in attrs.values()):
+            out.append(rest)
+    return out
+
+
 def _check_describable(v: Any, spec: dict[str, Any], path: str, loc: Loc, issues: list[Issue], bare_only: bool) -> None:
     allowed = spec.get("enum")
+    if allowed is not None:
+        allowed = list(allowed) + [s for s in _added_symbols(path) if s not in allowed]
     sym, body = _symbol_of(v)
     if sym is None:
         issues.append(Issue(loc, f"expected a symbol or {{symbol: {{...}}}}, got {v!r}",

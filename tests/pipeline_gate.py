@@ -49,8 +49,35 @@ def _stages(stages: Call, where: str, out: list[str]) -> None:
                 _agent(c, here + ".agent", out)
             elif c["name"] == "steps":
                 _steps(c["body"], here + ".steps", out)
+            elif c["name"] == "input":
+                _stage_input(c, here + ".input", out)
+            elif c["name"] == "when":
+                _when(c, here + ".when", out)
             elif c["name"] == "stages":
                 _stages(c, here + ".stages", out)
+
+
+def _stage_input(inp: Call, where: str, out: list[str]) -> None:
+    spec = SCHEMA["stage_input"]
+    names = [c["name"] for c in inp["body"]]
+    for c in inp["body"]:
+        if c["name"] not in spec["named"]:
+            out.append(f"{where}: unknown parameter {c['name']!r} (accepted: {', '.join(spec['named'])})")
+        elif c["name"] != "parameters" and (len(c["args"]) != 1 or c["body"] or c["named"]):
+            out.append(f"{where}.{c['name']}: takes one value")
+    for r in spec["required"]:
+        if r not in names:
+            out.append(f"{where}: missing {r!r}")
+
+
+def _when(when: Call, where: str, out: list[str]) -> None:
+    conds = SCHEMA["when_conditions"]
+    for c in when["body"]:
+        spec = conds.get(c["name"])
+        if spec is None:
+            out.append(f"{where}: condition {c['name']!r} is not one jenkins-kit's schema knows")
+        elif spec.get("body") and (c["args"] or c["named"]):
+            out.append(f"{where}.{c['name']}: takes a block only")
 
 
 def _agent(agent: Call, where: str, out: list[str]) -> None:

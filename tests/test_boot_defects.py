@@ -70,7 +70,7 @@ def test_git_checkout_never_runs_in_the_tool_image() -> None:
         for stage, step, container in steps_with_container(res["calls"]):
             if step["name"] == "git":
                 assert container == "jnlp", (name, stage, container)
-            if stage == "Test" and step["name"] == "sh":
+            if stage == "Compile and test" and step["name"] == "sh":
                 assert container == "tool", (name, container)
                 seen_test += 1
     assert seen_test == 5  # go, gradle, maven, node, python

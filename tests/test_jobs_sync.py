@@ -8,7 +8,7 @@ from jenkins_kit.jenkins.client import JenkinsClient
 from jenkins_kit.jenkins.jobs import apply_plan, list_items, plan_jobs, sync
 from jenkins_kit.jenkins.settings import JenkinsSettings
 from jenkins_kit.jenkins.xmlnorm import normalize
-from jenkins_kit.render.jobs import parse_marker, render_jobs
+from jenkins_kit.render.jobs import marker, parse_marker, render_jobs
 from tests.test_render_jobs import base_config, shapes_config
 
 
@@ -110,7 +110,7 @@ def test_foreign_jobs_are_never_touched(jenkins_double):
         jp = plan_jobs(c, desired, verify=True, prune="delete")
         assert states(jp)["taken"] == "foreign" and not jp.pending
         # the folder and our job go away from the config: the job is deleted, the folder is kept
-        jp, rep = sync(c, [], prune="delete")
+        jp, rep = sync(c, [], prune="delete", owner="jenkins.jenkins")
         assert rep.ok
         st = states(jp)
         assert st == {"ours/mine": "orphaned", "ours": "orphaned"}
@@ -239,7 +239,7 @@ def test_hostile_values_survive_the_round_trip_through_jenkins(jenkins_double):
         assert rep.ok, rep.failures
         live = list_items(c, 3)
         h1 = next(j for j in desired if j.name == "h1")
-        assert live[h1.full_name.lower()].description == nasty + "\n\n" + f"[managed by jenkins-kit; spec {h1.spec_hash}]"
+        assert live[h1.full_name.lower()].description == nasty + "\n\n" + marker(h1.spec_hash, "jenkins.jenkins", h1.full_name)
         info = c.get_json(c.job_url_path(h1.full_name), tree="property[parameterDefinitions[name,defaultParameterValue[value],choices]]")
         params = {p["name"]: p for prop in info["property"] for p in prop.get("parameterDefinitions", [])}
         assert params["P"]["defaultParameterValue"]["value"] == nasty

@@ -56,7 +56,8 @@ def test_manifests_validate_strictly_against_kubernetes_openapi() -> None:
     cfg = sample_config()
     manifests = render_manifests(cfg)
     kinds = [m["kind"] for m in manifests]
-    assert kinds[:3] == ["Namespace", "PersistentVolume", "PersistentVolumeClaim"]
+    n = kinds.count("Namespace")  # the Jenkins namespace, then the sample's dev/qa/prod deploy namespaces
+    assert n >= 1 and kinds[: n + 2] == ["Namespace"] * n + ["PersistentVolume", "PersistentVolumeClaim"]
     for m in manifests:
         kubernetes_validate.validate(m, cfg.cluster.kubernetes_version, strict=True)
 
@@ -79,7 +80,11 @@ def test_agent_rbac_is_exactly_plugin_rules_plus_deploy_rights() -> None:
     resources = {r for _, r, _ in granted}
     assert resources == {"pods", "pods/exec", "pods/log", "events", "secrets", "deployments", "services"}
     assert {v for _, r, v in granted if r == "secrets"} == {"get"}
-    assert all(ns == "default" for ns, r, _ in granted if r in ("deployments", "services"))
+    from jenkins_kit.render.manifests import deploy_namespaces
+
+    # deploy rights only where pipelines deploy: agents.deploy_namespace and the repositories' environments
+    assert {ns for ns, r, _ in granted if r in ("deployments", "services")} == set(deploy_namespaces(sample_config()))
+    assert deploy_namespaces(sample_config()) == ["default", "dev", "qa", "prod"]
     assert not any(v in ("*", "escalate", "bind", "impersonate") for _, _, v in granted)
 
 
@@ -200,9 +205,11 @@ def test_hostile_text_in_jcasc_round_trips(message: str, description: str) -> No
     creds = yaml.safe_load(fragments["jenkins-kit-credentials"])["credentials"]["system"]["domainCredentials"][0]
     assert _jcasc_unescape(creds["credentials"][0]["string"]["description"]) == description
     assert "${" not in system["jenkins"]["systemMessage"].replace("^${", "")
-    # The Helm values file embeds the fragments; it must still parse to the same text.
+    # The Helm values file embeds the fragments; it must still parse to the same text once the chart's
+    # `tpl` pass has turned the escaped `{{ "{{" }}` back into `{{` (escape.helm_tpl_literal).
     values_text = render_bundle(cfg).files["helm/values.yaml"]
-    assert yaml.safe_load(values_text)["controller"]["JCasC"]["configScripts"] == fragments
+    scripts = yaml.safe_load(values_text)["controller"]["JCasC"]["configScripts"]
+    assert {k: v.replace('{{ "{{" }}', "{{") for k, v in scripts.items()} == fragments
 
 
 def test_jcasc_survives_the_charts_tpl_pass(lab_cluster, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

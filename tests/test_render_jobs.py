@@ -43,6 +43,10 @@ def shapes_config() -> LabConfig:
             *[{"name": f"lang-{t}", "git": f"https://example.com/org/{t}.git", "job": {"template": t, "folder": "langs"}}
               for t in ("maven", "gradle", "node", "go", "python")],
             {"name": "off", "git": "file:///srv/git/off.git", "job": {"disabled": True}},
+            {"name": "echo-ip-101", "git": "https://example.com/org/echo-ip.git", "credentials_id": "git-creds",
+             "job": {"type": "freestyle", "folder": "team", "poll_scm": "H/5 * * * *", "cron": "H 2 * * 1-5",
+                     "parameters": [{"name": "TAG", "default": "latest"}],
+                     "steps": ["echo \"building $TAG\"", "kubectl -n dev get deploy echo-ip -o name"]}},
         ],
         jobs={"defaults": {"keep_builds": 20}},
     )
@@ -76,6 +80,17 @@ def test_every_config_is_well_formed_with_the_expected_structure():
             assert root.findtext("triggers/com.cloudbees.hudson.plugins.folder.computed.PeriodicFolderTrigger/interval") == "1800000"
             assert root.findtext("factory/scriptPath") == "Jenkinsfile"
             assert j.jenkinsfile is None
+        elif j.kind == "freestyle":
+            assert root.tag == "project" and j.jenkinsfile is None
+            assert [c.tag for c in root] == ["actions", "description", "keepDependencies", "properties", "scm", "canRoam", "disabled",
+                                             "blockBuildWhenDownstreamBuilding", "blockBuildWhenUpstreamBuilding", "triggers",
+                                             "concurrentBuild", "builders", "publishers", "buildWrappers"]
+            assert root.find("scm").get("class") == "hudson.plugins.git.GitSCM"
+            assert root.findtext("scm/userRemoteConfigs/hudson.plugins.git.UserRemoteConfig/credentialsId") == "git-creds"
+            assert root.findtext("triggers/hudson.triggers.SCMTrigger/spec") == "H/5 * * * *"
+            assert root.findtext("triggers/hudson.triggers.TimerTrigger/spec") == "H 2 * * 1-5"
+            assert [c.findtext("command") for c in root.find("builders")] == ['echo "building $TAG"', "kubectl -n dev get deploy echo-ip -o name"]
+            assert root.find("properties/org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty") is None
         else:
             assert root.tag == "flow-definition"
             assert [c.tag for c in root] == ["actions", "description", "keepDependencies", "properties", "definition", "triggers", "disabled"]
@@ -124,8 +139,8 @@ def test_jenkinsfile_stages_agent_and_values():
     echo = by["echo"].jenkinsfile
     assert "writeFile file: 'jenkins-kit-deploy.yaml'" in echo and "env.BUILD_NUMBER" in echo
     assert "kind: Service" in echo and 'type: \"LoadBalancer\"' in echo
-    assert "stage('Test')" in by["langs/lang-maven"].jenkinsfile and "maven:3.9" in by["langs/lang-maven"].jenkinsfile
-    assert "stage('Test')" not in echo
+    assert "stage('Compile and test')" in by["langs/lang-maven"].jenkinsfile and "maven:3.9" in by["langs/lang-maven"].jenkinsfile
+    assert "stage('Compile and test')" not in echo
 
 
 def test_deterministic_and_hash_tracks_the_spec():
@@ -135,7 +150,8 @@ def test_deterministic_and_hash_tracks_the_spec():
     cfg = base_config([{"name": "x", "git": "https://e.com/x.git"}])
     cfg2 = base_config([{"name": "x", "git": "https://e.com/x.git", "branch": "dev"}])
     assert render_jobs(cfg)[0].spec_hash != render_jobs(cfg2)[0].spec_hash
-    assert marker(render_jobs(cfg)[0].spec_hash) in render_jobs(cfg)[0].config_xml
+    j = render_jobs(cfg)[0]
+    assert marker(j.spec_hash, "jenkins.jenkins", "x") in j.config_xml
 
 
 def test_user_templates_override_shipped_ones_by_name(tmp_path):

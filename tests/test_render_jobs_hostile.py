@@ -83,7 +83,7 @@ def test_hostile_values_parse_and_round_trip():
             resaved = serialize(root, kind, description=root.findtext("description"), disabled=root.findtext("disabled") == "true")
             assert normalize(resaved) == normalize(j.config_xml)
         r = ET.fromstring(gen.config_xml.encode("utf-8"))
-        assert r.findtext("description") == desc + "\n\n" + marker(gen.spec_hash) if desc else True
+        assert r.findtext("description") == desc + "\n\n" + marker(gen.spec_hash, gen.owner, gen.full_name) if desc else True
         assert r.findtext("definition/script") == gen.jenkinsfile
         pds = r.find("properties/hudson.model.ParametersDefinitionProperty/parameterDefinitions")
         assert pds[0].findtext("defaultValue") == pdefault and pds[0].findtext("description") == pdesc
@@ -93,7 +93,7 @@ def test_hostile_values_parse_and_round_trip():
         assert s.findtext("definition/scm/userRemoteConfigs/hudson.plugins.git.UserRemoteConfig/url") == git
         assert s.findtext("definition/scm/branches/hudson.plugins.git.BranchSpec/name") == "*/" + br
         assert s.findtext("definition/scriptPath") == script_path
-        assert s.findtext("description") == (desc + "\n\n" if desc else "") + marker(scm.spec_hash)
+        assert s.findtext("description") == (desc + "\n\n" if desc else "") + marker(scm.spec_hash, scm.owner, scm.full_name)
         m = ET.fromstring(mb.config_xml.encode("utf-8"))
         src = m.find("sources/data/jenkins.branch.BranchSource/source")
         assert src.findtext("remote") == git and src.findtext("credentialsId") == cred

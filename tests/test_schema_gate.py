@@ -43,7 +43,11 @@ def _matrix() -> list[tuple[str, LabConfig]]:
                                                             "secret_name": "reg-push", "credentials_id": "reg"}},
     }
     cred_opts = {"none": [], "two": [{"id": "slack", "secret": {"name": "slack", "key": "token"}, "description": "it's ${x}"},
-                                     {"id": "sonar", "secret": {"name": "sonar", "key": "token"}}]}
+                                     {"id": "sonar", "secret": {"name": "sonar", "key": "token"}},
+                                     {"id": "git-https", "kind": "usernamePassword", "username": "ci", "secret": {"name": "git-https", "key": "token"}},
+                                     {"id": "git-ssh", "kind": "sshPrivateKey", "username": "git", "secret": {"name": "git-ssh", "key": "key"},
+                                      "passphrase": {"name": "git-ssh", "key": "passphrase"}},
+                                     {"id": "kubeconfig", "kind": "file", "file_name": "config", "secret": {"name": "kubeconfig", "key": "config"}}]}
     jenkins_opts = {
         "lb": {"service": {"type": "LoadBalancer", "load_balancer_ip": "192.168.1.11"}},
         "np-url": {"service": {"type": "NodePort", "node_port": 30080}, "url": "https://ci.lab/",
@@ -52,7 +56,7 @@ def _matrix() -> list[tuple[str, LabConfig]]:
                 "plugins": ["kubernetes:4358.vcfd9c5a_0a_f51", "workflow-aggregator:608.v67378e9d3db_1", "git:5.7.0",
                             "configuration-as-code:1971.vf9280461ea_89"]},
     }
-    agent_opts = {"default": {}, "custom": {"namespace": "ci-agents", "label": "build.pod-1", "container_cap": 1,
+    agent_opts = {"default": {}, "privileged": {"builder": "privileged"}, "custom": {"namespace": "ci-agents", "label": "build.pod-1", "container_cap": 1, "usage_mode": "EXCLUSIVE",
                                             "requests": {"cpu": "2", "memory": "4Gi"},
                                             "pod_templates": [{"template": {
                                                 "name": "gradle", "label": "gradle", "idleMinutes": 5, "yamlMergeStrategy": "merge",
@@ -71,6 +75,11 @@ def _matrix() -> list[tuple[str, LabConfig]]:
                 "deploy": {"manifests": "k8s"} if i % 2 else {"generate": {"replicas": i, "service_type": "ClusterIP"}},
                 "job": job,
             })
+        for r, deploy in ((repos[1], repos[1]["deploy"]), (repos[2], repos[2]["deploy"])):
+            deploy["environments"] = [{"name": "dev"}, {"name": "qa", "gate": "parameter"},
+                                      {"name": "prod", "namespace": "production", "gate": "input"}]
+            r["artifacts"] = ["target/*.jar"]
+            deploy["kubeconfig_credentials_id"] = "kubeconfig"
         repos.append({"name": "scm", "git": "https://git.lab/scm.git", "job": {"jenkinsfile": "scm"}})
         repos.append({"name": "mb", "git": "https://git.lab/mb.git", "job": {"type": "multibranch", "folder": "team"}})
         data = {"nfs": {"server": "192.168.1.10", "path": "/nfs_shared/jenkins"}, "registry": reg,

@@ -20,6 +20,7 @@ _STATE_STYLE = {
     "unchanged": ("=", "dim"),
     "orphaned": ("-", "red"),
     "foreign": ("!", "bold red"),
+    "other": (".", "blue"),
 }
 
 
@@ -51,6 +52,12 @@ def _desired(config_path: str, *, lazy: bool = False) -> tuple[Any, list[Any]]:
     return cfg, render_jobs(cfg, base_dir=base, lazy=lazy)
 
 
+def _owner(cfg: Any) -> Any:
+    from jenkins_kit.jenkins.jobs import owner_for
+
+    return owner_for(cfg)
+
+
 def _client(cfg: Any, conn: Any) -> Any:
     from jenkins_kit.jenkins.client import JenkinsClient
 
@@ -62,6 +69,9 @@ def _sync_options(f: Any) -> Any:
         click.option("--verify/--no-verify", default=None, help="Also fetch every managed config.xml to catch edits made in Jenkins "
                      "(default: on for plan, off for apply, which then trusts the ownership marker: one request when nothing changed)."),
         click.option("--adopt", is_flag=True, help="Take over jobs that exist but are not managed by jenkins-kit (default: never touched)."),
+        click.option("--adopt-from", "adopt_from", multiple=True, metavar="OWNER",
+                     help="Take over this config's jobs that another jenkins-kit config (jobs.owner OWNER) manages, e.g. after "
+                          "renaming jobs.owner. Repeatable. Its other jobs stay its own."),
         click.option("--prune", type=click.Choice(["ignore", "disable", "delete"]), default="ignore", show_default=True,
                      help="What to do with jobs jenkins-kit manages that are no longer in the config (never touches other jobs)."),
         click.option("--workers", type=click.IntRange(1, 64), default=None, help="Parallel requests (default: jobs.workers, 16)."),
@@ -88,6 +98,8 @@ def _plan_summary(jp: Any) -> str:
     parts.append(f"{n.get('unchanged', 0)} unchanged")
     if n.get("foreign"):
         parts.append(f"{n['foreign']} foreign (not ours, left alone)")
+    if n.get("other"):
+        parts.append(f"{n['other']} managed by other configs (left alone)")
     if n.get("orphaned"):
         kept = sum(1 for ch in jp.changes if ch.state == "orphaned" and not ch.op)
         if kept:
@@ -136,7 +148,7 @@ def print_plan(jp: Any, *, verbose: bool = False, show_diff: bool = True, out: A
 @click.option("--out", "plan_out", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Save the plan; 'jobs apply --plan FILE' then applies exactly it (drift included), or refuses if it went stale.")
 def plan_cmd(config_path: str, conn: Any, verify: bool | None,
-             adopt: bool, prune: str, workers: int | None, as_json: bool, verbose: bool, detailed_exitcode: bool, no_diff: bool,
+             adopt: bool, adopt_from: tuple[str, ...], prune: str, workers: int | None, as_json: bool, verbose: bool, detailed_exitcode: bool, no_diff: bool,
              plan_out: str | None) -> None:
     """Compare the desired jobs with Jenkins: create, update, unchanged, drifted, orphaned, foreign.
 
@@ -152,9 +164,10 @@ def plan_cmd(config_path: str, conn: Any, verify: bool | None,
     cfg, desired = _desired(config_path, lazy=True)
     with _client(cfg, conn) as client:
         jp = plan_jobs(client, desired, verify=True if verify is None else verify, adopt=adopt, prune=prune,
-                       workers=workers or cfg.jobs.workers)
+                       workers=workers or cfg.jobs.workers, owner=_owner(cfg), adopt_from=adopt_from)
     if plan_out:
-        _save_plan(plan_out, config_path, jp, verify=True if verify is None else verify, adopt=adopt, prune=prune)
+        _save_plan(plan_out, config_path, jp, verify=True if verify is None else verify, adopt=adopt, prune=prune,
+                   adopt_from=list(adopt_from))
     if as_json:
         print_json(jp.to_json())
     else:
@@ -172,7 +185,7 @@ def plan_cmd(config_path: str, conn: Any, verify: bool | None,
               help="Apply the plan saved by 'jobs plan --out FILE': exactly those changes (its --verify, --adopt and --prune), "
                    "refused if Jenkins or the config changed since.")
 def apply_cmd(config_path: str, conn: Any, verify: bool | None,
-              adopt: bool, prune: str, workers: int | None, as_json: bool, verbose: bool, plan_file: str | None) -> None:
+              adopt: bool, adopt_from: tuple[str, ...], prune: str, workers: int | None, as_json: bool, verbose: bool, plan_file: str | None) -> None:
     """Make Jenkins match the desired jobs: folders first, bounded parallel workers, idempotent.
 
     Exit 0 when every change succeeded, 18 when some failed (the summary lists each with the
@@ -189,10 +202,12 @@ def apply_cmd(config_path: str, conn: Any, verify: bool | None,
     if saved is not None:
         config_path = saved["config"]
         verify, adopt, prune = saved["verify"], saved["adopt"], saved["prune"]
+        adopt_from = tuple(saved.get("adopt_from") or ())
     cfg, desired = _desired(config_path, lazy=True)
     nworkers = workers or cfg.jobs.workers
     with _client(cfg, conn) as client:
-        jp = plan_jobs(client, desired, verify=bool(verify), adopt=adopt, prune=prune, diffs=False, workers=nworkers)
+        jp = plan_jobs(client, desired, verify=bool(verify), adopt=adopt, prune=prune, diffs=False, workers=nworkers,
+                       owner=_owner(cfg), adopt_from=adopt_from)
         if saved is not None and _pending_key(jp) != saved["pending"]:
             raise KitError(
                 f"the saved plan {plan_file} is stale: Jenkins or the config changed since it was made; nothing was applied",
@@ -239,11 +254,12 @@ def _pending_key(jp: Any) -> list[list[str]]:
     return sorted(out)
 
 
-def _save_plan(path: str, config_path: str, jp: Any, *, verify: bool, adopt: bool, prune: str) -> None:
+def _save_plan(path: str, config_path: str, jp: Any, *, verify: bool, adopt: bool, prune: str,
+               adopt_from: list[str] | None = None) -> None:
     import json
 
     doc = {"format": _PLAN_FORMAT, "config": str(Path(config_path).resolve()), "verify": verify, "adopt": adopt, "prune": prune,
-           "pending": _pending_key(jp), "plan": jp.to_json()}
+           "adopt_from": list(adopt_from or []), "pending": _pending_key(jp), "plan": jp.to_json()}
     Path(path).write_text(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 

@@ -220,6 +220,13 @@ def _git_url(v: str) -> str:
     return v
 
 
+def _artifact(v: str) -> str:
+    # Checked by the generated shell as "$KIT_CONTEXT"/$f (glob expanded): no spaces, quotes or shell syntax.
+    if not re.fullmatch(r"[A-Za-z0-9._*?+@\-]+(/[A-Za-z0-9._*?+@\-]+)*/?", v) or ".." in v.split("/"):
+        raise ValueError("must be a relative path inside the build context (letters, digits, . _ - + @ and * ? globs), e.g. target/app.jar")
+    return v
+
+
 def _git_branch(v: str) -> str:
     # git check-ref-format rules, simplified to what matters for us.
     if not v or v.startswith(("-", "/")) or v.endswith(("/", ".", ".lock")) or ".." in v or "@{" in v or "//" in v:
@@ -330,20 +337,39 @@ class Service(_Model):
 
 
 class StringCredential(_Model):
-    """A Jenkins 'secret text' credential whose value lives in an existing Kubernetes Secret."""
+    """A Jenkins credential whose secret part lives in an existing Kubernetes Secret (never in the config).
+
+    kind string: secret text (`secret`); usernamePassword: `username` + password (`secret`);
+    sshPrivateKey: `username` + private key (`secret`), optional `passphrase`; file: the file's content
+    (`secret`, e.g. a kubeconfig), named `file_name` in builds."""
 
     id: JenkinsName
     secret: SecretKeyRef
     description: str = ""
+    kind: Literal["string", "usernamePassword", "sshPrivateKey", "file"] = "string"
+    username: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-@]+$", max_length=255)] | None = None
+    passphrase: SecretKeyRef | None = None
+    file_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$", max_length=255)] | None = None
 
     @model_validator(mode="after")
     def _labels(self) -> "StringCredential":
         # The chart mounts additionalExistingSecrets as `<name>-<key>`; both must be DNS labels.
-        for part, what in ((self.secret.name, "secret.name"), (self.secret.key, "secret.key")):
-            try:
-                _dns_label(part)
-            except ValueError:
-                raise located(tuple(what.split(".")), f"{part!r} must be a lowercase DNS label: the Helm chart mounts it as ${{<name>-<key>}}") from None
+        refs = [(self.secret, "secret")] + ([(self.passphrase, "passphrase")] if self.passphrase else [])
+        for ref, base in refs:
+            for part, what in ((ref.name, f"{base}.name"), (ref.key, f"{base}.key")):
+                try:
+                    _dns_label(part)
+                except ValueError:
+                    raise located(tuple(what.split(".")), f"{part!r} must be a lowercase DNS label: the Helm chart mounts it as ${{<name>-<key>}}") from None
+        needs_user = self.kind in ("usernamePassword", "sshPrivateKey")
+        if needs_user and not self.username:
+            raise located(("username",), f"a {self.kind} credential needs 'username' (not secret; the password/key comes from 'secret')")
+        if not needs_user and self.username is not None:
+            raise located(("username",), f"'username' is only for usernamePassword and sshPrivateKey credentials, not {self.kind}")
+        if self.passphrase is not None and self.kind != "sshPrivateKey":
+            raise located(("passphrase",), "'passphrase' is only for sshPrivateKey credentials")
+        if self.file_name is not None and self.kind != "file":
+            raise located(("file_name",), "'file_name' is only for file credentials")
         return self
 
 
@@ -409,6 +435,9 @@ class RegistryCredentials(_Model):
     password: SecretRef
     secret_name: DnsSubdomain = "registry-credentials"
     credentials_id: JenkinsName = "registry"
+    # kubernetes.io/dockerconfigjson Secret `up` writes into every deploy namespace; generated Deployments
+    # name it in imagePullSecrets so the nodes can pull what the pipeline pushed.
+    pull_secret_name: DnsSubdomain = "registry-pull"
 
 
 class Registry(_Model):
@@ -429,17 +458,36 @@ class ExtraPodTemplate(_Model):
     override: bool = False  # replace jenkins-kit's own template of the same name
 
 
+PRIVILEGED_BUILDER_IMAGE = "moby/buildkit:v0.25.1"
+
+
 class Agents(_Model):
     namespace: DnsLabel = "jenkins"
     deploy_namespace: DnsLabel = "default"
     service_account: DnsSubdomain = "jenkins-agent"
     label: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+$")] = "jenkins-kit-agent"
+    # Node.Mode of jenkins-kit's pod template (kubernetes PodTemplate#setNodeUsageMode). NORMAL: the cloud also
+    # provisions for builds that name no label (`agent any`, freestyle jobs), as in the textbook's template;
+    # EXCLUSIVE: only for builds that ask for `label` (keep a shared cloud for the jobs that name it).
+    usage_mode: Literal["NORMAL", "EXCLUSIVE"] = "NORMAL"
     jnlp_image: Image = "jenkins/inbound-agent:3345.v03dee9b_f88fc-1"
+    # rootless: BuildKit as uid 1000 in a user namespace (needs unprivileged user namespaces on the nodes);
+    # privileged: BuildKit as root in a privileged container, for nodes without them (CentOS 7:
+    # user.max_user_namespaces=0). `jenkins-kit doctor` reads the nodes and says which one can run.
+    builder: Literal["rootless", "privileged"] = "rootless"
     builder_image: Image = "moby/buildkit:v0.25.1-rootless"
     kubectl_image: Image = "alpine/kubectl:1.34.2"
     requests: Resources = Resources()
     container_cap: Annotated[int, Field(ge=1, le=1000)] = 10
     pod_templates: list[ExtraPodTemplate] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _builder_image(cls, data: Any) -> Any:
+        # The privileged builder runs the image's rootful daemon: default to the same release without -rootless.
+        if isinstance(data, dict) and data.get("builder") == "privileged" and "builder_image" not in data:
+            data = {**data, "builder_image": PRIVILEGED_BUILDER_IMAGE}
+        return data
 
     @model_validator(mode="after")
     def _pod_templates(self) -> "Agents":
@@ -464,6 +512,24 @@ class GeneratedDeploy(_Model):
     service_type: Literal["LoadBalancer", "NodePort", "ClusterIP"] = "LoadBalancer"
 
 
+class Environment(_Model):
+    """One stage of a promotion chain (dev -> qa -> prod): the same image deployed to its namespace."""
+
+    name: DnsLabel
+    namespace: DnsLabel | None = None  # default: the name
+    # What must happen before deploying here: nothing, a person approving the paused build (stage `input`),
+    # or a job parameter DEPLOY_TO_<NAME> ticked when the build was started (stage `when`).
+    gate: Literal["none", "input", "parameter"] = "none"
+
+    @property
+    def target_namespace(self) -> str:
+        return self.namespace or self.name
+
+    @property
+    def parameter(self) -> str:
+        return "DEPLOY_TO_" + self.name.upper().replace("-", "_")
+
+
 class Deploy(_Model):
     """Either the repository's own manifests (`manifests: path`) or a generated Deployment + Service."""
 
@@ -471,6 +537,24 @@ class Deploy(_Model):
     generate: GeneratedDeploy | None = None
     # The Deployment the pipeline points at the new image and waits for (default: the repository name).
     deployment: DnsSubdomain | None = None
+    # Deploy to several namespaces in order (default: agents.deploy_namespace only).
+    environments: list[Environment] = Field(default_factory=list, max_length=20)
+    # A Jenkins `file` credential holding a kubeconfig (the chapter's `kubeconfig`): kubectl uses it
+    # (KUBECONFIG, credentials-binding) instead of the agent ServiceAccount, e.g. for another cluster.
+    kubeconfig_credentials_id: JenkinsName | None = None
+
+    @model_validator(mode="after")
+    def _envs(self) -> "Deploy":
+        names: dict[str, int] = {}
+        spaces: dict[str, int] = {}
+        for i, e in enumerate(self.environments):
+            if e.name in names:
+                raise located(("environments", i, "name"), f"{e.name!r} repeats environments[{names[e.name]}].name")
+            if e.target_namespace in spaces:
+                raise located(("environments", i, "namespace"),
+                              f"namespace {e.target_namespace!r} repeats environments[{spaces[e.target_namespace]}]'s")
+            names[e.name], spaces[e.target_namespace] = i, i
+        return self
 
     @model_validator(mode="after")
     def _one(self) -> "Deploy":
@@ -505,7 +589,7 @@ class JobOptions(_Model):
     """How the Jenkins job for a repository is shaped. Every field is optional so `jobs.defaults`
     and per-repository `job:` can be merged (repository wins)."""
 
-    type: Literal["pipeline", "multibranch"] | None = None
+    type: Literal["pipeline", "multibranch", "freestyle"] | None = None
     folder: FolderPath | None = None
     jenkinsfile: Literal["generated", "scm"] | None = None
     script_path: RelPath | None = None
@@ -517,6 +601,16 @@ class JobOptions(_Model):
     disabled: bool | None = None
     # Multibranch only: how often Jenkins re-scans the repository for branches (none: on demand).
     scan_interval_minutes: Annotated[int, Field(ge=1, le=10080)] | None = None
+    # Language templates: the build tool's image and the shell command that produces what the Dockerfile copies
+    # (run in the build context, in the same agent pod as the image build). Default: the template's.
+    tool_image: Image | None = None
+    build_command: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    # Freestyle only: shell build steps (run in the checkout, on the agent's jnlp container), a
+    # "build periodically" cron spec, and a label expression restricting where it runs (none: any agent
+    # that takes unlabelled work, i.e. jenkins-kit's template with agents.usage_mode NORMAL).
+    steps: list[Annotated[str, Field(min_length=1, max_length=65536)]] | None = None
+    cron: str | None = None
+    label: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
 
 
 class Repository(_Model):
@@ -527,6 +621,9 @@ class Repository(_Model):
     dockerfile: RelPath = "Dockerfile"
     context: RelPath = "."
     credentials_id: JenkinsName | None = None
+    # Paths (relative to `context`, globs allowed) the build must produce before the image build: what the
+    # Dockerfile COPYs that is not in git (`jobs discover` reads them from the Dockerfile).
+    artifacts: list[Annotated[str, AfterValidator(_artifact)]] = Field(default_factory=list, max_length=50)
     deploy: Deploy = Deploy()
     job: JobOptions = JobOptions()
     description: Annotated[str, AfterValidator(_no_marker)] = ""
@@ -537,6 +634,10 @@ class Repository(_Model):
 
 
 class Jobs(_Model):
+    # This config's identity in the ownership marker of every item it writes: plan/apply/prune/adopt act
+    # only on items carrying it. Default `<jenkins.release>.<cluster.namespace>`; set a distinct one per
+    # config when several configs share one Jenkins.
+    owner: Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9.\-]{0,61}[a-z0-9])?$")] | None = None
     defaults: JobOptions = JobOptions()
     templates_dir: str | None = None
     workers: Annotated[int, Field(ge=1, le=64)] = 16
@@ -570,6 +671,23 @@ class LabConfig(_Model):
         issues = check_helm_values(self.jenkins.helm_values, managed_values(self, {}), list(self.jenkins.helm_values_override))
         if issues:
             raise _first(issues, ("jenkins", "helm_values"))
+        return self
+
+    @model_validator(mode="after")
+    def _credential_kinds(self) -> "LabConfig":
+        """A credential id a job uses must be of a kind that use accepts, when the config defines it."""
+        kinds = {c.id: c.kind for c in self.jenkins.credentials}
+        if self.registry.credentials:
+            kinds.setdefault(self.registry.credentials.credentials_id, "usernamePassword")
+        for i, r in enumerate(self.repositories):
+            k = kinds.get(r.credentials_id or "")
+            if k is not None and k not in ("usernamePassword", "sshPrivateKey"):
+                raise located(("repositories", i, "credentials_id"),
+                              f"{r.credentials_id!r} is a {k} credential; git needs usernamePassword (https) or sshPrivateKey (ssh)")
+            k = kinds.get(r.deploy.kubeconfig_credentials_id or "")
+            if k is not None and k != "file":
+                raise located(("repositories", i, "deploy", "kubeconfig_credentials_id"),
+                              f"{r.deploy.kubeconfig_credentials_id!r} is a {k} credential; a kubeconfig is a file credential")
         return self
 
     @model_validator(mode="after")

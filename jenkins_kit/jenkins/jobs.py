@@ -30,11 +30,11 @@ from typing import Any
 from jenkins_kit.jenkins.errors import JenkinsError, NotFoundError
 from jenkins_kit.jenkins.xmlnorm import XmlNormError, normalize
 from jenkins_kit.plan import Change, Plan, text_diff
-from jenkins_kit.render.jobs import JENKINS_CLASS, RenderedJob, parse_marker, render_all
+from jenkins_kit.render.jobs import JENKINS_CLASS, RenderedJob, item_digest, read_marker, render_all
 
 PRUNE_MODES = ("ignore", "disable", "delete")
 _KIND_OF_CLASS = {v: k for k, v in JENKINS_CLASS.items()}
-_KIND_TITLE = {"pipeline": "Pipeline", "multibranch": "Multibranch", "folder": "Folder", "other": "Item"}
+_KIND_TITLE = {"pipeline": "Pipeline", "multibranch": "Multibranch", "folder": "Folder", "freestyle": "Freestyle", "other": "Item"}
 _LISTED_FIELDS = "name,description,color,disabled"
 
 
@@ -59,11 +59,52 @@ class LiveItem:
 
     @property
     def owned_hash(self) -> str | None:
-        return parse_marker(self.description)
+        """The spec hash of the marker, whoever wrote it (see `Owner.mine` for ours)."""
+        m = read_marker(self.description)
+        return m.spec if m else None
 
     @property
     def is_disabled(self) -> bool:
         return bool(self.disabled) or (self.color or "").startswith("disabled")
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose items a plan acts on: the config's `jobs.owner` (render.jobs.owner_of). `legacy` also claims
+    items carrying the marker of jenkins-kit versions before ownership per config (no owner in it): true
+    for a config that keeps the default owner, i.e. the single config such a Jenkins was managed with."""
+
+    name: str
+    legacy: bool = True
+
+    def classify(self, item_name: str, description: str | None) -> tuple[str, str | None]:
+        """("mine", spec) | ("none", None) | ("copy", None) | ("other", other owner) | ("legacy", None).
+
+        "copy": our marker on an item whose full name is not the one we wrote it under (a UI copy, or
+        an item moved by hand): it is not ours, so never updated or pruned (adoptable like any
+        foreign item). "other": written by another config sharing this Jenkins: listed, never touched.
+        """
+        m = read_marker(description)
+        if m is None:
+            return "none", None
+        if m.owner is None:
+            return ("mine", m.spec) if self.legacy else ("legacy", None)
+        if m.item != item_digest(item_name):
+            return "copy", None
+        if m.owner != self.name:
+            return "other", m.owner
+        return "mine", m.spec
+
+    def mine(self, item: "LiveItem") -> str | None:
+        state, spec = self.classify(item.full_name, item.description)
+        return spec if state == "mine" else None
+
+
+def owner_for(cfg: Any) -> Owner:
+    """The config's Owner: with the default owner it also claims pre-ownership (legacy) markers."""
+    from jenkins_kit.render.jobs import owner_of
+
+    return Owner(owner_of(cfg), legacy=cfg.jobs.owner is None)
 
 
 def _tree(levels: int) -> str:
@@ -135,6 +176,7 @@ class JobPlan:
     desired: dict[str, RenderedJob]  # lower full name -> job
     live: dict[str, LiveItem]
     requests: int = 0
+    owner: Owner | None = None
 
     @property
     def changes(self) -> list[JobChange]:
@@ -162,7 +204,7 @@ def _change(job_kind: str, name: str, state: str, op: str, reason: str, before: 
             after: str | None = None, diff: str = "") -> JobChange:
     action = {"create": "create", "update": "update", "replace": "update", "disable": "update", "delete": "delete"}.get(op)
     if action is None:
-        action = "conflict" if state == "foreign" else ("skip" if state == "orphaned" else "noop")
+        action = "conflict" if state == "foreign" else ("skip" if state in ("orphaned", "other") else "noop")
     return JobChange(
         kind=_KIND_TITLE.get(job_kind, "Item"), name=name, action=action, before=before, after=after,  # type: ignore[arg-type]
         reason=reason, diff=diff, world="jobs", state=state, op=op, item_kind=job_kind,
@@ -213,11 +255,27 @@ def plan_jobs(
     diffs: bool = True,
     workers: int = 16,
     live: dict[str, LiveItem] | None = None,
+    owner: Owner | str | None = None,
+    adopt_from: Iterable[str] = (),
 ) -> JobPlan:
     """Compare desired items with the live controller. `diffs` fetches the live config.xml of items
-    that will change so the plan can show what changes (apply passes False: it does not need them)."""
+    that will change so the plan can show what changes (apply passes False: it does not need them).
+
+    `owner` (default: the owner the desired items were rendered for) bounds everything: only items
+    carrying its marker are updated, verified or pruned; `adopt` takes over unmanaged items (and UI
+    copies), never another config's, except from the owners named in `adopt_from` (a renamed `jobs.owner`,
+    jobs moved between configs): their items this config desires are taken over; the rest stay theirs."""
     if prune not in PRUNE_MODES:
         raise ValueError(f"prune must be one of {PRUNE_MODES}")
+    if owner is None:
+        names = {j.owner for j in desired if j.owner}
+        if len(names) != 1:
+            raise ValueError("plan_jobs needs the owner: pass owner= (no desired item says whose it is)")
+        owner = Owner(names.pop())
+    elif isinstance(owner, str):
+        owner = Owner(owner)
+    own = owner
+    takeover = set(adopt_from)
     want = {j.full_name.lower(): j for j in desired}
     levels = max((j.depth for j in desired), default=0) + 2
     if live is None:
@@ -229,9 +287,9 @@ def plan_jobs(
         l = live.get(key)
         if l is None:
             continue
-        h = l.owned_hash
+        h = own.mine(l)
         if h is None:
-            if adopt and diffs:
+            if (adopt or own.classify(l.full_name, l.description)[1] in takeover) and diffs:
                 fetch.append(l.full_name)
         elif h == d.spec_hash:
             if verify:
@@ -248,16 +306,32 @@ def plan_jobs(
             plan.add(_change(d.kind, name, "create", "create", "not in Jenkins", None, d.config_xml if diffs else None,
                              text_diff("", d.config_xml, name) if diffs and d.kind != "folder" else ""))
             continue
-        h = l.owned_hash
+        who, other = own.classify(l.full_name, l.description)
+        h = own.mine(l)
         live_xml = configs.get(key)
+        if who == "other" and other in takeover and l.kind == d.kind:
+            plan.add(_change(d.kind, name, "adopt", "update", f"managed by jenkins-kit config {other!r}; --adopt-from takes it over",
+                             live_xml, *_after(d, live_xml, diffs)))
+            continue
+        if who == "other":
+            if d.kind == "folder" and l.kind == "folder":  # a folder both configs put jobs in: shared, as it is
+                plan.add(_change(d.kind, name, "other", "", f"folder of another jenkins-kit config ({other!r}); "
+                                 "this config's jobs go inside it"))
+            else:
+                plan.add(_change(d.kind, name, "foreign", "", f"managed by another jenkins-kit config ({other!r}), not touched: "
+                                 "remove it from that config first (or give this one another name/folder)"))
+            continue
         if h is None:
+            what = {"copy": "carries a jenkins-kit marker written for another item (a copy made in Jenkins?)",
+                    "legacy": "carries a jenkins-kit marker without an owner (written before jobs.owner was set)"}.get(
+                who, "not managed by jenkins-kit")
             if l.kind != d.kind:
-                plan.add(_change(d.kind, name, "foreign", "", f"exists as a {l.cls or 'different item'} not managed by jenkins-kit"))
+                plan.add(_change(d.kind, name, "foreign", "", f"exists as a {l.cls or 'different item'}, {what}"))
             elif adopt:
-                plan.add(_change(d.kind, name, "adopt", "update", "not managed by jenkins-kit; --adopt takes it over",
+                plan.add(_change(d.kind, name, "adopt", "update", f"{what}; --adopt takes it over",
                                  live_xml, *_after(d, live_xml, diffs)))
             else:
-                plan.add(_change(d.kind, name, "foreign", "", "exists but is not managed by jenkins-kit (use --adopt to take it over)"))
+                plan.add(_change(d.kind, name, "foreign", "", f"exists, {what} (use --adopt to take it over)"))
             continue
         if l.kind != d.kind:
             if d.kind == "folder" or l.kind == "folder":
@@ -271,7 +345,7 @@ def plan_jobs(
             plan.add(_change(d.kind, name, "update", "update", "desired config changed since the last apply",
                              live_xml, *_after(d, live_xml, diffs)))
             continue
-        if d.kind == "pipeline" and l.is_disabled != d.disabled:
+        if d.kind in ("pipeline", "freestyle") and l.is_disabled != d.disabled:  # known without rendering
             # Seen in the listing itself (color), e.g. after `--prune disable` or a UI toggle: the
             # marker cannot show it, and the job coming back must be enabled again.
             state_live = "disabled" if l.is_disabled else "enabled"
@@ -298,7 +372,14 @@ def plan_jobs(
         plan.add(_change(d.kind, name, "unchanged", "", "verified" if verify else "marker matches the desired spec"))
 
     # Orphans: ours, not desired. Deepest first so deletes can run children before parents.
-    orphans = [l for k, l in live.items() if k not in want and l.owned_hash is not None and not _inside_multibranch(l, live)]
+    for k, l in sorted(live.items()):
+        if k in want or _inside_multibranch(l, live):
+            continue
+        who, other = own.classify(l.full_name, l.description)
+        if who == "other":
+            kind = l.kind if l.kind != "other" else "pipeline"
+            plan.add(_change(kind, l.full_name, "other", "", f"managed by another jenkins-kit config ({other!r}): never pruned from here"))
+    orphans = [l for k, l in live.items() if k not in want and own.mine(l) is not None and not _inside_multibranch(l, live)]
     orphans.sort(key=lambda l: (-l.full_name.count("/"), l.full_name.lower()))
     for l in orphans:
         kind = l.kind if l.kind != "other" else "pipeline"
@@ -312,13 +393,13 @@ def plan_jobs(
             else:
                 plan.add(_change(kind, l.full_name, "orphaned", "disable", "no longer desired: disable"))
         else:
-            blockers = _foreign_inside(l, live, want)
+            blockers = _foreign_inside(l, live, want, own)
             if blockers:
                 plan.add(_change(kind, l.full_name, "orphaned", "", f"no longer desired, but holds items not managed by jenkins-kit "
                                  f"({', '.join(sorted(blockers)[:3])}{'...' if len(blockers) > 3 else ''}): not deleted"))
             else:
                 plan.add(_change(kind, l.full_name, "orphaned", "delete", "no longer desired: delete"))
-    return JobPlan(plan, want, live)
+    return JobPlan(plan, want, live, owner=own)
 
 
 def _inside_multibranch(item: LiveItem, live: dict[str, LiveItem]) -> bool:
@@ -330,7 +411,7 @@ def _inside_multibranch(item: LiveItem, live: dict[str, LiveItem]) -> bool:
     return False
 
 
-def _foreign_inside(folder: LiveItem, live: dict[str, LiveItem], want: dict[str, RenderedJob]) -> list[str]:
+def _foreign_inside(folder: LiveItem, live: dict[str, LiveItem], want: dict[str, RenderedJob], own: Owner) -> list[str]:
     """What deleting this folder would take with it that is not ours (or whose content we never listed)."""
     if folder.kind == "multibranch" or not folder.is_container:
         return []
@@ -341,7 +422,7 @@ def _foreign_inside(folder: LiveItem, live: dict[str, LiveItem], want: dict[str,
     for k, l in live.items():
         if not k.startswith(prefix) or _inside_multibranch(l, live):
             continue
-        if l.owned_hash is None or k in want or not l.children_listed:
+        if own.mine(l) is None or k in want or not l.children_listed:
             out.append(l.full_name)
     return out
 
@@ -433,7 +514,8 @@ class _Applier:
                     time.sleep(min(0.05 * attempts, 0.5))
                     continue  # it did not happen: create again
                 cls, desc = found
-                h = parse_marker(desc)
+                own = self.jplan.owner or Owner(job.owner or "")
+                h = own.mine(LiveItem(job.full_name, cls or "", desc))
                 if h == job.spec_hash:
                     return attempts  # the earlier attempt went through
                 if h is not None and _KIND_OF_CLASS.get(cls or "") == job.kind:
@@ -546,7 +628,8 @@ def apply_plan(client: Any, jplan: JobPlan, *, workers: int = 16,
 
 
 def sync(client: Any, desired: list[RenderedJob], *, verify: bool = False, adopt: bool = False, prune: str = "ignore",
-         workers: int = 16) -> tuple[JobPlan, ApplyReport]:
+         workers: int = 16, owner: Owner | str | None = None, adopt_from: Iterable[str] = ()) -> tuple[JobPlan, ApplyReport]:
     """plan (without diffs) + apply: what `jenkins-kit jobs apply` does."""
-    jp = plan_jobs(client, desired, verify=verify, adopt=adopt, prune=prune, diffs=False, workers=workers)
+    jp = plan_jobs(client, desired, verify=verify, adopt=adopt, prune=prune, diffs=False, workers=workers, owner=owner,
+                   adopt_from=adopt_from)
     return jp, apply_plan(client, jp, workers=workers)

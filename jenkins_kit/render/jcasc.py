@@ -50,6 +50,8 @@ def render_managed_jcasc(cfg: LabConfig) -> dict[str, str]:
         "in_cluster_url": in_cluster_url(cfg),
         "tunnel": tunnel(cfg),
         "extra_templates": _extra_templates(cfg),
+        # Pod field appArmorProfile: Kubernetes >= 1.30 (KEP-24); older API servers drop it, so the annotation.
+        "apparmor_field": int(cfg.cluster.kubernetes_version.split(".")[1]) >= 30,
         "replace_own_template": any(e.override and e.template.get("name") == cfg.agents.label for e in cfg.agents.pod_templates),
     }
     out: dict[str, str] = {}
@@ -67,5 +69,9 @@ def secret_mounts(cfg: LabConfig) -> list[dict[str, str]]:
         name = cfg.registry.credentials.secret_name
         mounts += [{"name": name, "keyName": "username"}, {"name": name, "keyName": "password"}]
     for c in cfg.jenkins.credentials:
-        mounts.append({"name": c.secret.name, "keyName": c.secret.key})
+        for ref in (c.secret, c.passphrase):
+            if ref is not None:
+                m = {"name": ref.name, "keyName": ref.key}
+                if m not in mounts:
+                    mounts.append(m)
     return mounts

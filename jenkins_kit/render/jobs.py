@@ -16,10 +16,10 @@ rendered and applied before.
 from __future__ import annotations
 
 import hashlib
-import json
 import posixpath
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from jenkins_kit import escape
@@ -27,14 +27,66 @@ from jenkins_kit.config.schema import GeneratedDeploy, JobOptions, LabConfig, Re
 from jenkins_kit.errors import InvalidValue
 from jenkins_kit.render.env import template_env
 
-MARKER_PREFIX = "[managed by jenkins-kit; spec "
-_MARKER_RE = re.compile(r"\[managed by jenkins-kit; spec ([0-9a-f]{16})\]\s*\Z")
-_MARKER_ANY = re.compile(r"\[managed by jenkins-kit; spec [0-9a-f]{16}\]")
+MARKER_PREFIX = "[managed by jenkins-kit; "
+# Current form: owner (the config's `jobs.owner`), item (digest of the full name the item was written
+# under, so a copy made in the UI, which inherits the description, is recognisably not the item we
+# wrote) and spec. The legacy form (before ownership per config) carries the spec only.
+_MARKER_RE = re.compile(
+    r"\[managed by jenkins-kit; (?:owner ([a-z0-9][a-z0-9.\-]{0,61}[a-z0-9]|[a-z0-9]); item ([0-9a-f]{12}); )?spec ([0-9a-f]{16})\]\s*\Z"
+)
+_MARKER_ANY = re.compile(r"\[managed by jenkins-kit;[^\]]*\]")
 _PLACEHOLDER_HASH = "0" * 16
 # Part of every spec hash. Bump it when a change to this module's Python code (not to a template:
 # templates are hashed) changes what is rendered for the same inputs, so every job is updated once.
 RENDER_SCHEME = "2"
 _UNSET: object = object()
+
+
+@dataclass(frozen=True)
+class Marker:
+    """What an item's description says about who wrote it. `owner`/`item` are None for a legacy marker."""
+
+    spec: str
+    owner: str | None = None
+    item: str | None = None
+
+
+def item_digest(full_name: str) -> str:
+    """Jenkins compares item names case-insensitively, so the digest does too."""
+    return hashlib.sha256(full_name.lower().encode("utf-8")).hexdigest()[:12]
+
+
+def owner_of(cfg: LabConfig) -> str:
+    """The config's identity in the markers: `jobs.owner`, else `<release>.<namespace>` (stable for a lab)."""
+    return cfg.jobs.owner or f"{cfg.jenkins.release}.{cfg.cluster.namespace}"
+
+
+def marker(spec_hash: str, owner: str | None = None, full_name: str | None = None) -> str:
+    if owner is None or full_name is None:
+        return f"{MARKER_PREFIX}spec {spec_hash}]"
+    return f"{MARKER_PREFIX}owner {owner}; item {item_digest(full_name)}; spec {spec_hash}]"
+
+
+def read_marker(description: str | None) -> Marker | None:
+    """The marker at the end of a live item's description, or None when there is none."""
+    if not description:
+        return None
+    m = _MARKER_RE.search(description)
+    if not m:
+        return None
+    return Marker(m.group(3), m.group(1), m.group(2))
+
+
+def parse_marker(description: str | None) -> str | None:
+    """The spec hash recorded in a live item's description (any owner), or None without a marker."""
+    m = read_marker(description)
+    return m.spec if m else None
+
+
+def with_marker(description: str, spec_hash: str, owner: str | None = None, full_name: str | None = None) -> str:
+    mk = marker(spec_hash, owner, full_name)
+    return f"{description}\n\n{mk}" if description else mk
+
 
 DEFAULT_SCRIPT_PATH = "Jenkinsfile"
 DEFAULT_TEMPLATE = "default"
@@ -43,23 +95,8 @@ JENKINS_CLASS = {
     "pipeline": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
     "multibranch": "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject",
     "folder": "com.cloudbees.hudson.plugins.folder.Folder",
+    "freestyle": "hudson.model.FreeStyleProject",
 }
-
-
-def marker(spec_hash: str) -> str:
-    return f"{MARKER_PREFIX}{spec_hash}]"
-
-
-def parse_marker(description: str | None) -> str | None:
-    """The spec hash recorded in a live item's description, or None when the item is not ours."""
-    if not description:
-        return None
-    m = _MARKER_RE.search(description)
-    return m.group(1) if m else None
-
-
-def with_marker(description: str, spec_hash: str) -> str:
-    return f"{description}\n\n{marker(spec_hash)}" if description else marker(spec_hash)
 
 
 class RenderedJob:
@@ -69,15 +106,16 @@ class RenderedJob:
     lazily with `render=` returning `(config_xml, jenkinsfile)`.
     """
 
-    __slots__ = ("full_name", "kind", "spec_hash", "repository", "disabled", "_xml", "_jenkinsfile", "_render")
+    __slots__ = ("full_name", "kind", "spec_hash", "repository", "owner", "disabled", "_xml", "_jenkinsfile", "_render")
 
     def __init__(self, full_name: str, kind: str, config_xml: str | None = None, jenkinsfile: str | None = None,
-                 spec_hash: str = "", repository: str | None = None, *, disabled: bool | None = None,
-                 render: Callable[[], tuple[str, str | None]] | None = None) -> None:
+                 spec_hash: str = "", repository: str | None = None, owner: str | None = None, *,
+                 disabled: bool | None = None, render: Callable[[], tuple[str, str | None]] | None = None) -> None:
         self.full_name = full_name  # "folder/sub/name"
-        self.kind = kind  # "pipeline" | "multibranch" | "folder"
+        self.kind = kind  # "pipeline" | "multibranch" | "freestyle" | "folder"
         self.spec_hash = spec_hash
         self.repository = repository  # source repository name (None for folders)
+        self.owner = owner  # the config's identity, as written in the marker
         self._render = render
         self._xml: object = _UNSET if render is not None else config_xml
         self._jenkinsfile: object = _UNSET if render is not None else jenkinsfile
@@ -122,7 +160,7 @@ class RenderedJob:
         return self.kind in ("folder", "multibranch")
 
     def _key(self) -> tuple[object, ...]:
-        return (self.full_name, self.kind, self.config_xml, self.jenkinsfile, self.spec_hash, self.repository)
+        return (self.full_name, self.kind, self.config_xml, self.jenkinsfile, self.spec_hash, self.repository, self.owner)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, RenderedJob) and self._key() == other._key()
@@ -168,15 +206,11 @@ class _Renderer:
         self.cfg = cfg
         self.env = template_env("job_templates", templates_dir)
         self._templates: dict[str, object] = {}
+        self.owner = owner_of(cfg)
         self._digests: dict[str, str] = {}
-        # What the templates see of the config beyond the repository and its merged job options.
-        self.shared = {
-            "registry": cfg.registry.address,
-            "registry_insecure": bool(cfg.registry.insecure),
-            "agent_label": cfg.agents.label,
-            "deploy_namespace": cfg.agents.deploy_namespace,
-        }
-        self._shared_json = json.dumps(self.shared, sort_keys=True)
+        # What the templates see of the config beyond the repository and its merged job options (the
+        # whole sections: a field they do not use only costs one extra update when it changes).
+        self._shared_json = cfg.registry.model_dump_json() + "\0" + cfg.agents.model_dump_json()
 
     def template(self, name: str):  # type: ignore[no-untyped-def]
         t = self._templates.get(name)
@@ -220,74 +254,93 @@ class _Renderer:
         text = "\0".join([*(self.digest(t) for t in templates), *inputs])
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
-    @staticmethod
-    def finish(text: str, spec_hash: str) -> str:
+    def finish(self, text: str, full_name: str, spec_hash: str) -> str:
         """Put the real marker where the template rendered the placeholder one."""
-        placeholder = _xml_marker(_PLACEHOLDER_HASH)
+        placeholder = escape.xml_text(marker(_PLACEHOLDER_HASH, self.owner, full_name))
         i = text.find(placeholder)
         if i < 0:
             raise InvalidValue("jobs.templates", "description", "a config.xml template must render `description` into <description>", None)
-        return text[:i] + _xml_marker(spec_hash) + text[i + len(placeholder) :]
+        real = escape.xml_text(marker(spec_hash, self.owner, full_name))
+        return text[:i] + real + text[i + len(placeholder) :]
 
     def folder(self, full_name: str) -> RenderedJob:
         h = self.spec_hash(("folder.config.xml.j2",), "folder", full_name)
 
         def render() -> tuple[str, None]:
-            desc = with_marker("Folder of jobs generated by jenkins-kit.", _PLACEHOLDER_HASH)
-            return self.finish(self.template("folder.config.xml.j2").render(description=desc, name=full_name), h), None
+            desc = with_marker("Folder of jobs generated by jenkins-kit.", _PLACEHOLDER_HASH, self.owner, full_name)
+            return self.finish(self.template("folder.config.xml.j2").render(description=desc, name=full_name), full_name, h), None
 
-        return RenderedJob(full_name, "folder", spec_hash=h, disabled=False, render=render)
+        return RenderedJob(full_name, "folder", spec_hash=h, owner=self.owner, disabled=False, render=render)
 
     def repo_job(self, i: int, repo: Repository) -> RenderedJob:
-        """Name, kind and spec hash now (cheap, and every value check that needs no template); the
-        texts when first asked for."""
+        """Name, kind and spec hash now, with every check that needs no template; the texts when first
+        asked for (see the module doc)."""
         cfg = self.cfg
         job = merged_job_options(cfg, repo)
         kind = job.type or "pipeline"
-        mode = "scm" if kind == "multibranch" else (job.jenkinsfile or "generated")
-        user_desc = job.description if job.description is not None else repo.description
-        if user_desc and _MARKER_ANY.search(user_desc):
-            raise InvalidValue(f"repositories[{i}].description", user_desc, "must not contain the jenkins-kit ownership marker", None)
-        full_name = f"{job.folder}/{repo.name}" if job.folder else repo.name
-        where = f"repositories[{i}]"
-        paths = None
+        if kind == "multibranch":
+            mode = "scm"
+        else:
+            mode = job.jenkinsfile or "generated"
+        opts = job.model_dump()
+        opts["type"] = kind
+        opts["jenkinsfile"] = mode
+        opts["script_path"] = job.script_path or DEFAULT_SCRIPT_PATH
         if kind == "pipeline" and mode == "generated":
-            paths = {
-                "dockerfile": _norm_rel(repo.dockerfile, "dockerfile", f"{where}.dockerfile"),
-                "context": _norm_rel(repo.context, "context", f"{where}.context"),
-                "manifests": None if repo.deploy.manifests is None else
-                _norm_rel(repo.deploy.manifests, "manifests", f"{where}.deploy.manifests"),
-            }
-        templates: tuple[str, ...] = ("multibranch.config.xml.j2" if kind == "multibranch" else "pipeline.config.xml.j2",)
-        if paths is not None:
+            taken = {p["name"] for p in opts.get("parameters") or []}
+            for e in repo.deploy.environments:
+                if e.gate != "parameter":
+                    continue
+                if e.parameter in taken:
+                    raise InvalidValue(f"repositories[{i}].job.parameters", e.parameter,
+                                       f"is the gate parameter of environment {e.name!r}", "rename the job parameter")
+                opts["parameters"] = [*(opts.get("parameters") or []), {
+                    "name": e.parameter, "type": "boolean", "default": False, "choices": None,
+                    "description": f"Deploy to {e.name} (namespace {e.target_namespace}) after the earlier environments"}]
+        user_desc = job.description if job.description is not None else repo.description
+        for field, value in (("description", user_desc),):
+            if value and _MARKER_ANY.search(value):
+                raise InvalidValue(f"repositories[{i}].{field}", value, "must not contain the jenkins-kit ownership marker", None)
+        full_name = f"{job.folder}/{repo.name}" if job.folder else repo.name
+        if kind == "freestyle":
+            if not job.steps:
+                raise InvalidValue(f"repositories[{i}].job.steps", "", "a freestyle job needs at least one shell step",
+                                   "add job.steps: ['make test'] (or use type: pipeline)")
+        elif job.steps or job.cron or job.label:
+            raise InvalidValue(f"repositories[{i}].job", kind, "steps, cron and label are for freestyle jobs",
+                               "set job.type: freestyle, or drop them")
+        generated = kind == "pipeline" and mode == "generated"
+        templates: tuple[str, ...] = ({"multibranch": "multibranch.config.xml.j2", "freestyle": "freestyle.config.xml.j2"}
+                                      .get(kind, "pipeline.config.xml.j2"),)
+        if generated:
+            where = f"repositories[{i}]"
+            _norm_rel(repo.dockerfile, "dockerfile", f"{where}.dockerfile")  # said now, not halfway through an apply
+            _norm_rel(repo.context, "context", f"{where}.context")
+            if repo.deploy.manifests is not None:
+                _norm_rel(repo.deploy.manifests, "manifests", f"{where}.deploy.manifests")
             template = job.template or DEFAULT_TEMPLATE
-            templates += ("Jenkinsfile.j2" if template == DEFAULT_TEMPLATE else f"{template}.Jenkinsfile.j2",)
-            if paths["manifests"] is None:
-                templates += ("deploy.yaml.j2",)
+            templates += ("Jenkinsfile.j2" if template == DEFAULT_TEMPLATE else f"{template}.Jenkinsfile.j2", "deploy.yaml.j2")
         # pydantic's own JSON (fields in declaration order, so stable for one schema) is ~10x cheaper
         # than model_dump + json.dumps, and this runs once per job on every sync.
         h = self.spec_hash(templates, kind, mode, full_name, repo.model_dump_json(), job.model_dump_json(),
-                           self._shared_json if paths is not None else "")
+                           self._shared_json if generated else "")
 
         def render() -> tuple[str, str | None]:
             try:
-                return self._render_repo_job(repo, job, kind, mode, full_name, user_desc, paths, h)
+                return self._render_repo_job(i, repo, job, opts, user_desc, full_name, templates[0], h, generated)
             except ValueError as e:  # an escaper refusing a value no output language can carry
                 if isinstance(e, InvalidValue):
                     raise
                 raise InvalidValue(f"repositories[{i}] ({repo.name})", "", str(e),
                                    "remove control characters (other than tab and newline) from the repository's values") from None
 
-        return RenderedJob(full_name, kind, spec_hash=h, repository=repo.name, disabled=bool(job.disabled), render=render)
+        return RenderedJob(full_name, kind, spec_hash=h, repository=repo.name, owner=self.owner, disabled=bool(job.disabled),
+                           render=render)
 
-    def _render_repo_job(self, repo: Repository, job: JobOptions, kind: str, mode: str, full_name: str,
-                         user_desc: str | None, paths: dict[str, str | None] | None, spec_hash: str) -> tuple[str, str | None]:
-        opts = job.model_dump()
-        opts["type"] = kind
-        opts["jenkinsfile"] = mode
-        opts["script_path"] = job.script_path or DEFAULT_SCRIPT_PATH
-        desc = with_marker(user_desc or "", _PLACEHOLDER_HASH)
-        jenkinsfile = self.jenkinsfile(repo, job, paths) if paths is not None else None
+    def _render_repo_job(self, i: int, repo: Repository, job: JobOptions, opts: dict, user_desc: str | None, full_name: str,
+                         tname: str, spec_hash: str, generated: bool) -> tuple[str, str | None]:
+        desc = with_marker(user_desc or "", _PLACEHOLDER_HASH, self.owner, full_name)
+        jenkinsfile = self.jenkinsfile(i, repo, job) if generated else None
         ctx = {
             "repo": repo,
             "job": opts,
@@ -297,47 +350,66 @@ class _Renderer:
             "source_id": "jenkins-kit-" + hashlib.sha256(full_name.encode("utf-8")).hexdigest()[:12],
             "scan": _scan(job.scan_interval_minutes),
         }
-        tname = "multibranch.config.xml.j2" if kind == "multibranch" else "pipeline.config.xml.j2"
-        return self.finish(self.template(tname).render(**ctx), spec_hash), jenkinsfile
+        return self.finish(self.template(tname).render(**ctx), full_name, spec_hash), jenkinsfile
 
-    def jenkinsfile(self, repo: Repository, job: JobOptions, paths: dict[str, str | None]) -> str:
-        sh = self.shared
-        dockerfile = str(paths["dockerfile"])
-        image = f"{sh['registry']}/{repo.image_name}"
-        out_opts = ",registry.insecure=true" if sh["registry_insecure"] else ""
+    def jenkinsfile(self, i: int, repo: Repository, job: JobOptions) -> str:
+        cfg = self.cfg
+        where = f"repositories[{i}]"
+        dockerfile = _norm_rel(repo.dockerfile, "dockerfile", f"{where}.dockerfile")
+        context = _norm_rel(repo.context, "context", f"{where}.context")
+        image = f"{cfg.registry.address}/{repo.image_name}"
+        out_opts = ",registry.insecure=true" if cfg.registry.insecure else ""
         build = {
-            "context": paths["context"],
+            "context": context,
             "dockerfile_dir": posixpath.dirname(dockerfile) or ".",
             "dockerfile_name": posixpath.basename(dockerfile),
             "image": image,
             "output_opts": out_opts,
+            "artifacts": list(repo.artifacts),
         }
         d = repo.deploy
-        deploy: dict[str, object] = {
-            "namespace": sh["deploy_namespace"],
-            "deployment": d.deployment or repo.name,
-            "manifests": paths["manifests"],
-            "manifest_head": None,
-            "manifest_tail": None,
-        }
-        if paths["manifests"] is None:
-            gen = d.generate or GeneratedDeploy()
-            manifest = self.template("deploy.yaml.j2").render(
-                name=deploy["deployment"], namespace=sh["deploy_namespace"], image=image, gen=gen
-            )
-            head, sep, tail = manifest.partition("@@BUILD_NUMBER@@")
-            if not sep:
-                raise InvalidValue("jobs.templates", "deploy.yaml.j2", "must contain @@BUILD_NUMBER@@ in the image tag", None)
-            deploy["manifest_head"], deploy["manifest_tail"] = head, tail
+        deployment = d.deployment or repo.name
+        manifests = _norm_rel(d.manifests, "manifests", f"{where}.deploy.manifests") if d.manifests is not None else None
+        pull_secret = cfg.registry.credentials.pull_secret_name if cfg.registry.credentials else None
+        targets: list[tuple[str | None, str, str]] = [(e.name, e.target_namespace, e.gate) for e in d.environments]
+        if not targets:  # one implicit environment: agents.deploy_namespace, with the historical stage names
+            targets = [(None, cfg.agents.deploy_namespace, "none")]
+        envs: list[dict[str, object]] = []
+        for name, ns, gate in targets:
+            env: dict[str, object] = {
+                "name": name,
+                "namespace": ns,
+                "deployment": deployment,
+                "manifests": manifests,
+                "manifest_head": None,
+                "manifest_tail": None,
+                "gate": gate,
+                "parameter": "DEPLOY_TO_" + name.upper().replace("-", "_") if name else None,
+                "deploy_stage": f"Deploy to {name}" if name else "Deploy",
+                "rollout_stage": f"Rollout {name}" if name else "Rollout",
+                "file": f"jenkins-kit-deploy-{name}.yaml" if name else "jenkins-kit-deploy.yaml",
+                "approve": f"Deploy {repo.name} to {name} (namespace {ns})?" if name else "",
+                "kubeconfig": d.kubeconfig_credentials_id,
+                "pull_secret": pull_secret,
+            }
+            if manifests is None:
+                gen = d.generate or GeneratedDeploy()
+                manifest = self.template("deploy.yaml.j2").render(
+                    name=deployment, namespace=ns, image=image, gen=gen, pull_secret=pull_secret
+                )
+                head, sep, tail = manifest.partition("@@BUILD_NUMBER@@")
+                if not sep:
+                    raise InvalidValue("jobs.templates", "deploy.yaml.j2", "must contain @@BUILD_NUMBER@@ in the image tag", None)
+                env["manifest_head"], env["manifest_tail"] = head, tail
+            envs.append(env)
+        deploy = envs[0]  # templates written for a single environment keep working
         template = job.template or DEFAULT_TEMPLATE
         tname = "Jenkinsfile.j2" if template == DEFAULT_TEMPLATE else f"{template}.Jenkinsfile.j2"
+        tool = {"image": job.tool_image, "command": job.build_command}
         return self.template(tname).render(
-            repo=repo, job=job, build=build, deploy=deploy, agent_label=sh["agent_label"], registry=sh["registry"]
+            repo=repo, job=job, build=build, deploy=deploy, envs=envs, agent_label=cfg.agents.label,
+            registry=cfg.registry.address, tool=tool
         )
-
-
-def _xml_marker(h: str) -> str:
-    return escape.xml_text(marker(h))
 
 
 def render_jobs(cfg: LabConfig, *, templates_dir: str | Path | None = None, base_dir: str | Path | None = None,
@@ -354,7 +426,13 @@ def render_jobs(cfg: LabConfig, *, templates_dir: str | Path | None = None, base
     if tdir is not None and base_dir is not None and not Path(tdir).is_absolute():
         tdir = Path(base_dir) / tdir
     r = _Renderer(cfg, str(tdir) if tdir is not None else None)
-    jobs = [r.repo_job(i, repo) for i, repo in enumerate(cfg.repositories)]
+    jobs = []
+    for i, repo in enumerate(cfg.repositories):
+        try:
+            jobs.append(r.repo_job(i, repo))
+        except ValueError as e:  # an escaper refusing a value no output language can carry
+            raise InvalidValue(f"repositories[{i}] ({repo.name})", "", str(e),
+                               "remove control characters (other than tab and newline) from the repository's values") from None
     folders: list[str] = []
     seen: set[str] = set()
     for j in jobs:

@@ -37,9 +37,20 @@ def _meta(cfg: LabConfig, name: str, component: str, namespace: str | None = Non
     return meta
 
 
+def deploy_namespaces(cfg: LabConfig) -> list[str]:
+    """Every namespace a generated pipeline deploys to: agents.deploy_namespace, then each repository's
+    environments in config order. The agent gets DEPLOY_RULES in each of these and nowhere else."""
+    out = [cfg.agents.deploy_namespace]
+    for repo in cfg.repositories:
+        for env in repo.deploy.environments:
+            if env.target_namespace not in out:
+                out.append(env.target_namespace)
+    return out
+
+
 def namespaces(cfg: LabConfig) -> list[str]:
     out: list[str] = []
-    for ns in (cfg.cluster.namespace, cfg.agents.namespace, cfg.agents.deploy_namespace):
+    for ns in (cfg.cluster.namespace, cfg.agents.namespace, *deploy_namespaces(cfg)):
         if ns not in out and ns not in ("default", "kube-system", "kube-public"):
             out.append(ns)
     return out
@@ -105,23 +116,24 @@ def render_manifests(cfg: LabConfig) -> list[Manifest]:
         }
     )
     deploy_name = f"{sa}-deploy"
-    out.append(
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": _meta(cfg, deploy_name, "agent-deploy", cfg.agents.deploy_namespace),
-            "rules": DEPLOY_RULES,
-        }
-    )
-    out.append(
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": _meta(cfg, deploy_name, "agent-deploy", cfg.agents.deploy_namespace),
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": deploy_name},
-            "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": agent_ns}],
-        }
-    )
+    for dns in deploy_namespaces(cfg):
+        out.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": _meta(cfg, deploy_name, "agent-deploy", dns),
+                "rules": DEPLOY_RULES,
+            }
+        )
+        out.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": _meta(cfg, deploy_name, "agent-deploy", dns),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": deploy_name},
+                "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": agent_ns}],
+            }
+        )
     return out
 
 

@@ -283,12 +283,26 @@ def serialize(root: ET.Element, kind: str, *, description: str | None, disabled:
                 new.append(old["authToken"])
             new.append(_el("disabled", "true" if disabled else "false"))
         else:
-            for tag in ("scm", "quietPeriod", "authToken"):
+            # XStream writes AbstractProject's fields in declaration order, primitives always
+            # [core hudson/model/AbstractProject.java: scm, quietPeriod, scmCheckoutRetryCount, assignedNode,
+            # canRoam, disabled, blockBuildWhenDownstreamBuilding, blockBuildWhenUpstreamBuilding, jdk,
+            # authToken, triggers, concurrentBuild, customWorkspace; Project.java: builders, publishers,
+            # buildWrappers]. canRoam is true exactly when no label is assigned (AbstractProject#setAssignedLabel).
+            for tag in ("scm", "quietPeriod", "scmCheckoutRetryCount", "assignedNode"):
                 if tag in old:
                     new.append(old[tag])
-            new.append(_el("canRoam", "true"))
+            new.append(_el("canRoam", "false" if (_text(old.get("assignedNode")) or "").strip() else "true"))
             new.append(_el("disabled", "true" if disabled else "false"))
-            for tag in ("triggers", "builders", "publishers", "buildWrappers"):
+            for tag in ("blockBuildWhenDownstreamBuilding", "blockBuildWhenUpstreamBuilding"):
+                new.append(_el(tag, (_text(old.get(tag)) or "false").strip()))
+            for tag in ("jdk", "authToken"):
+                if tag in old:
+                    new.append(old[tag])
+            new.append(old.get("triggers", _el("triggers")))
+            new.append(_el("concurrentBuild", (_text(old.get("concurrentBuild")) or "false").strip()))
+            if "customWorkspace" in old:
+                new.append(old["customWorkspace"])
+            for tag in ("builders", "publishers", "buildWrappers"):
                 new.append(old.get(tag, _el(tag)))
     else:
         # AbstractFolder fills in defaults for properties/folderViews/healthMetrics/icon on load
