@@ -226,7 +226,7 @@ def test_follow_survives_injected_500s_and_dropped_connections(jd):
     lines = [f"flaky {i} " + "z" * (i % 40) for i in range(1500)]
     jd.set_behaviour("app", duration_ms=2000, log_lines=lines)
     q = trigger(jd.client, "app")
-    jd.set_faults(error_rate=0.15, drop_rate=0.05)
+    jd.set_faults(error_rate=0.15, drop_rate=0.05, seed=20261129)
     got: list[bytes] = []
     res = q.wait(timeout=60, on_log=got.append)
     jd.set_faults()

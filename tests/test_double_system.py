@@ -334,16 +334,18 @@ def test_safe_restart_waits_for_running_builds(jenkins_double_factory):
     d = jenkins_double_factory(restart_s=0.5)
     s = tok(d)
     post_xml(s, d.url + "createItem?name=p", PIPELINE)
-    d.set_behaviour("p", duration_ms=1200)
+    d.set_behaviour("p", duration_ms=4000)  # long enough that the steps below happen while it runs, even on a busy machine
     s.post(d.url + "job/p/build")
     wait_for(lambda: s.get(d.url + "job/p/1/api/json").status_code == 200)
     assert s.post(d.url + "safeRestart", allow_redirects=False).status_code == 302
     j = s.get(d.url + "api/json").json()
     assert j["quietingDown"] is True  # still up while the build runs
     loc = s.post(d.url + "job/p/build").headers["Location"]  # queued, not started
-    assert s.get(loc + "api/json").json()["why"] == "Jenkins is about to shut down"
-    wait_for(lambda: s.get(d.url + "api/json").status_code == 503, timeout=5)
-    wait_for(lambda: s.get(d.url + "api/json").status_code == 200, timeout=5)
+    # Waiting ("Finished waiting" once its quiet period ends) until maintenance makes it buildable,
+    # then blocked by the quiet-down (Queue.BuildableItem.getCauseOfBlockage).
+    wait_for(lambda: s.get(loc + "api/json").json()["why"] == "Jenkins is about to shut down", timeout=5)
+    wait_for(lambda: s.get(d.url + "api/json").status_code == 503, timeout=15)
+    wait_for(lambda: s.get(d.url + "api/json").status_code == 200, timeout=15)
     assert s.get(d.url + "api/json").json()["quietingDown"] is False
     assert s.get(d.url + "job/p/1/api/json").json()["result"] == "SUCCESS"
     wait_for(lambda: s.get(d.url + "job/p/2/api/json").status_code == 200, timeout=5)  # queue survived

@@ -288,10 +288,10 @@ class JenkinsDouble:
 
     def set_faults(self, latency_ms: float | None = None, unavailable_s: float | None = None,
                    error_rate: float | None = None, drop_rate: float | None = None,
-                   invalidate_sessions: bool = False) -> None:
+                   invalidate_sessions: bool = False, seed: int | None = None) -> None:
         self._apply_faults({"latency_ms": latency_ms, "unavailable_s": unavailable_s,
                             "error_rate": error_rate, "drop_rate": drop_rate,
-                            "invalidate_sessions": invalidate_sessions})
+                            "invalidate_sessions": invalidate_sessions, "seed": seed})
 
     def invalidate_sessions(self) -> None:
         self._apply_faults({"invalidate_sessions": True, "_keep": True})
@@ -384,6 +384,8 @@ class JenkinsDouble:
             self._new_instance()
         if body.get("_keep"):
             return
+        if body.get("seed") is not None:  # repeatable fault draws for a test (one follower: one order)
+            self._rng = random.Random(int(body["seed"]))
         un = body.get("unavailable_s")
         self._faults = _Faults(body.get("latency_ms"), time.time() + float(un) if un else 0,
                                body.get("error_rate"), body.get("drop_rate"))
