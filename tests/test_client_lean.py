@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from tests.test_client_transport import _client, _H, _Server, server  # noqa: F401 - `server` is a fixture
+from tests.test_client_transport import _H, _client, _Server, server  # noqa: F401 - `server` is a fixture
 
 
 def _json(h: _H, data: Any, **headers: str) -> None:
