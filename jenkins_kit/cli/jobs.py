@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +114,7 @@ def print_plan(jp: Any, *, verbose: bool = False, show_diff: bool = True, out: A
     text, written at once, otherwise (rich costs ~0.2 ms a line, a third of a second per 1,000 jobs,
     and would wrap diff lines at 80 columns). `details=False` prints the summary alone."""
     c = out or console()
-    lines = (ch for ch in jp.changes if verbose or ch.state != "unchanged") if details else iter(())
+    lines: Iterator[Any] = (ch for ch in jp.changes if verbose or ch.state != "unchanged") if details else iter(())
     if not c.is_terminal:  # CI logs, pipes
         buf = []
         for ch in lines:

@@ -114,13 +114,13 @@ class LeanTransport:
                 kw["ca_cert_dir" if os.path.isdir(loc) else "ca_certs"] = loc
             else:
                 kw["cert_reqs"] = "CERT_NONE"
-            self._pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(p.hostname, p.port, **kw)
+            self._pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(p.hostname or "", p.port, **kw)
         else:
-            self._pool = urllib3.HTTPConnectionPool(p.hostname, p.port, **kw)
+            self._pool = urllib3.HTTPConnectionPool(p.hostname or "", p.port, **kw)
         self._timeout = timeout
-        base = requests.utils.default_headers()
+        base: dict[str, Any] = dict(requests.utils.default_headers())
         base.update(session.headers)
-        self._base_headers = dict(base)
+        self._base_headers = base
         self._lock = threading.Lock()
 
     def close(self) -> None:

@@ -238,6 +238,7 @@ class _Renderer:
                 continue
             seen.add(n)
             try:
+                assert self.env.loader is not None  # template_env always sets one
                 source = self.env.loader.get_source(self.env, n)[0]
                 refs = list(jinja2.meta.find_referenced_templates(self.env.parse(source)))
             except Exception as e:  # missing template, syntax error: said precisely, as on render
