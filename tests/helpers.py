@@ -60,3 +60,16 @@ def groovy_batch(script: Path, texts: dict[str, str]) -> dict[str, Any]:
             raise AssertionError(f"groovy failed: {p.stderr.decode(errors='replace')[-2000:]}")
         raw = json.loads(p.stdout.decode("utf-8"))
         return {names[k]: v for k, v in raw.items()}
+
+
+def until(pred: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll `pred` until it returns something truthy (returned), bounded by `timeout` seconds."""
+    import time
+
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(interval)
+    raise AssertionError("condition not reached")

@@ -5,11 +5,11 @@ Jenkins does and where in its source."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 from api4jenkins import AsyncJenkins, Jenkins
 
+from tests.helpers import until
 from tests.test_double_basics import PIPELINE
 from tests.test_double_items import FOLDER, PARAMS
 
@@ -24,14 +24,6 @@ def j(d) -> Jenkins:
     return Jenkins(d.url, auth=(d.user, d.token), timeout=10)
 
 
-def until(pred, timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 def build_of(item):

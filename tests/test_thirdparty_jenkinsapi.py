@@ -7,13 +7,12 @@ cloudbees-folder) does and where in its source.
 """
 from __future__ import annotations
 
-import time
-
 import pytest
 from jenkinsapi.custom_exceptions import UnknownJob
 from jenkinsapi.jenkins import Jenkins
 from jenkinsapi.utils.crumb_requester import CrumbRequester
 
+from tests.helpers import until as wait
 from tests.test_double_basics import PIPELINE
 from tests.test_double_items import FOLDER, PARAMS
 
@@ -30,14 +29,6 @@ def connect(d, password: bool = False) -> Jenkins:
     return Jenkins(d.url.rstrip("/"), d.user, secret, requester=req, timeout=10)
 
 
-def wait(pred, timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 def test_connect_version_and_python_api(d):

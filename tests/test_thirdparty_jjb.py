@@ -7,13 +7,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
 from tests.test_double_basics import tok
 
-pytestmark = pytest.mark.skipif(shutil.which("jenkins-jobs") is None, reason="jenkins-job-builder is not installed")
+# The CLI installed beside this interpreter (the venv's), else one on PATH.
+_BESIDE = Path(sys.executable).parent / "jenkins-jobs"
+JJB = str(_BESIDE) if _BESIDE.exists() else shutil.which("jenkins-jobs")
+pytestmark = pytest.mark.skipif(JJB is None, reason="jenkins-job-builder is not installed")
 
 JOBS = """
 - job:
@@ -49,7 +54,7 @@ def jjb(d, tmp_path, *args, plugins=False):
     ini.write_text(f"[job_builder]\nignore_cache=True\n[jenkins]\nurl={d.url}\nuser={d.user}\n"
                    f"password={d.token}\nquery_plugins_info={plugins}\n")
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONWARNINGS="ignore")
-    return subprocess.run(["jenkins-jobs", "--conf", str(ini), "-l", "error", *args], check=False,
+    return subprocess.run([str(JJB), "--conf", str(ini), "-l", "error", *args], check=False,
                           capture_output=True, text=True, env=env, timeout=120)
 
 

@@ -2,11 +2,10 @@
 job-management tool uses.  Each assertion says what Jenkins does and where in its source."""
 from __future__ import annotations
 
-import time
-
 import jenkins
 import pytest
 
+from tests.helpers import until
 from tests.test_double_basics import PIPELINE
 from tests.test_double_items import PARAMS
 
@@ -36,14 +35,6 @@ def server(d) -> jenkins.Jenkins:
     return s
 
 
-def until(pred, timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 def test_connect_version_whoami_crumb(d, server):
