@@ -191,6 +191,21 @@ def test_render_refuses_what_is_in_the_way_and_writes_nothing(tmp_path: Path) ->
     assert r.exit_code == 16 and "Traceback" not in r.output and file_out.read_text() == "x"
 
 
+def test_render_lists_files_as_plain_lines_off_a_terminal(tmp_path: Path) -> None:
+    """A CI log gets one whole line a file, not a table wrapped at 80 columns."""
+    conf = tmp_path / "c.yaml"
+    long = "a-repository-name-long-enough-to-wrap-a-table-column-" + "x" * 8  # 61 chars, a DNS label
+    conf.write_text(H + f"repositories: [{{name: {long}, git: 'https://e.com/x.git'}}]\n")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["render", "-c", str(conf), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert lines[0] == f"bundle in {out}/"
+    assert f"created   jobs/{long}/config.xml" in lines and "│" not in r.stdout
+    again = CliRunner().invoke(cli, ["render", "-c", str(conf), "--out", str(out)])
+    assert f"unchanged jobs/{long}/config.xml" in again.stdout.splitlines()
+
+
 def test_render_removes_what_it_no_longer_renders_and_keeps_other_files(tmp_path: Path) -> None:
     conf = tmp_path / "c.yaml"
     conf.write_text(H + "cluster: {namespace: jenkins}\nrepositories: [{name: echo, git: 'https://e.com/x.git'}]\n")

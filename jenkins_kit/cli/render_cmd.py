@@ -47,12 +47,19 @@ def render_cmd(config_path: str, out_dir: str, as_json: bool) -> None:
             }
         )
         return
-    table = Table(title=f"bundle in {out}/", show_edge=False, pad_edge=False)
-    table.add_column("file")
-    table.add_column("status")
-    for p, s in results:
-        table.add_row(p, s)
-    console().print(table)
+    c = console()
+    if c.is_terminal:
+        table = Table(title=f"bundle in {out}/", show_edge=False, pad_edge=False)
+        table.add_column("file")
+        table.add_column("status")
+        for p, s in results:
+            table.add_row(p, s)
+        c.print(table)
+    else:
+        # Logs and pipes: one plain line a file, written at once (a rich table costs ~0.3 ms a row,
+        # most of a 1,000-repository render, and wraps long paths).
+        c.file.write(f"bundle in {out}/\n" + "".join(f"{s:<9} {p}\n" for p, s in results))
+        c.file.flush()
     written = [s for _, s in results if s != "removed"]
     changed = sum(1 for s in written if s != "unchanged")
     removed = len(results) - len(written)
