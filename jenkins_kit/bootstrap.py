@@ -32,7 +32,7 @@ from jenkins_kit.kube.helm import ChartRef, Helm, parse_manifest
 from jenkins_kit.kube.placement import PlacementReport, explain
 from jenkins_kit.plan import Action, Change, Plan, text_diff, yaml_diff
 from jenkins_kit.render.manifests import render_metallb as metallb_objects
-from jenkins_kit.secretrefs import Expectation, check_agents, check_controller, expectations
+from jenkins_kit.secretrefs import check_release
 from jenkins_kit.secrets import SecretValue, describe, generate_password, redact_casc_text, redact_values, resolve
 
 METALLB_REPO = "https://metallb.github.io/metallb"
@@ -401,17 +401,11 @@ class Bootstrap:
 
         return keys
 
-    def secret_expectations(self) -> dict[str, Expectation]:
-        return expectations(self.cfg)
-
     def check_secret_references(self, bp: BootstrapPlan, desired: list[dict[str, Any]]) -> None:
         """Refuse the plan when the JCasC or an agent template reads a secret the pods will not have."""
         values = bp.values or {}
         scripts = ((values.get("controller") or {}).get("JCasC") or {}).get("configScripts") or {}
-        keys = self.secret_keys_lookup(desired)
-        problems = check_controller(scripts, bp.rendered or "", self.cfg.cluster.namespace, keys, self.secret_expectations())
-        reg = self.cfg.registry.credentials
-        problems += check_agents(scripts, keys, {reg.secret_name: ["config.json"]} if reg else {})
+        problems = check_release(self.cfg, scripts, bp.rendered or "", self.secret_keys_lookup(desired))
         if problems:
             raise SecretReferenceError(
                 f"nothing was changed: {len(problems)} secret reference(s) would not resolve:\n" + "\n".join(p.format() for p in problems),

@@ -527,7 +527,7 @@ def check_release_secrets(cfg: LabConfig, connect: KubeFactory, helm_binary: str
     """The live release's JCasC `${...}` and agent Secret volumes against its live pod spec and
     Secrets: what `plan` proves before an install, checked after one."""
     from jenkins_kit.kube.helm import Helm, HelmMissing
-    from jenkins_kit.secretrefs import check_agents, check_controller, expectations
+    from jenkins_kit.secretrefs import check_release
 
     def run() -> Check:
         try:
@@ -545,14 +545,11 @@ def check_release_secrets(cfg: LabConfig, connect: KubeFactory, helm_binary: str
             live = kube.get("v1", "Secret", name, n)
             return None if live is None else set(live.get("data") or {})
 
-        problems = check_controller(scripts, status.get("manifest") or "", ns, keys, expectations(cfg))
-        reg = cfg.registry.credentials
-        problems += check_agents(scripts, keys, {reg.secret_name: ["config.json"]} if reg else {})
+        problems = check_release(cfg, scripts, status.get("manifest") or "", keys)
         if problems:
             return Check("secret references", "fail", "; ".join(f"{p.where}: {p.message}" for p in problems),
                          "; ".join(dict.fromkeys(p.hint for p in problems)))
-        n = sum(1 for _ in scripts)
-        return Check("secret references", "pass", f"every ${{...}} in the {n} live JCasC fragment(s) resolves in the controller pod")
+        return Check("secret references", "pass", f"every ${{...}} in the {len(scripts)} live JCasC fragment(s) resolves in the controller pod")
 
     report.add(_safe(run, "secret references"))
 

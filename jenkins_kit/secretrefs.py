@@ -223,3 +223,10 @@ def check_agents(jcasc: Mapping[str, str], secret_keys: SecretKeys, required_key
             problems.append(RefProblem(where, name, f"mounts Secret {ns}/{name}, which lacks key(s) {', '.join(missing)}",
                                        f"add {', '.join(missing)} to Secret {ns}/{name}"))
     return problems
+
+
+def check_release(cfg: LabConfig, scripts: Mapping[str, str], manifest: str, secret_keys: SecretKeys) -> list[RefProblem]:
+    """Both checks for one release, as `plan` (before an install) and `doctor` (after) run them."""
+    problems = check_controller(scripts, manifest, cfg.cluster.namespace, secret_keys, expectations(cfg))
+    reg = cfg.registry.credentials
+    return problems + check_agents(scripts, secret_keys, {reg.secret_name: ["config.json"]} if reg else {})

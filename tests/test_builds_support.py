@@ -7,13 +7,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 from jenkins_kit.jenkins.client import JenkinsClient
 from jenkins_kit.jenkins.settings import JenkinsSettings
+from tests.helpers import until
 
 REPO = Path(__file__).resolve().parents[1]
 _EMPTY_DIR = tempfile.mkdtemp(prefix="jk-builds-cwd-")
@@ -108,13 +108,7 @@ def json_lines(out: bytes) -> list[dict]:
 
 
 def wait_for(pred, timeout: float = 10.0, interval: float = 0.02) -> Any:
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
+    return until(pred, timeout, interval)
 
 
 def stripped(reqs: list[dict], needle: str, method: str | None = None) -> list[dict]:

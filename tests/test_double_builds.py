@@ -6,18 +6,13 @@ import time
 
 import pytest
 
+from tests.helpers import until
 from tests.test_double_basics import PIPELINE, tok
 from tests.test_double_items import PARAMS, post_xml
 
 
 def wait_for(fn, timeout=5.0, interval=0.01):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
+    return until(fn, timeout, interval)
 
 
 @pytest.fixture

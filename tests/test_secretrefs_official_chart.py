@@ -38,10 +38,6 @@ SAMPLE_SECRETS = {
 }
 
 
-def _expectations(cfg):
-    return expectations(cfg)
-
-
 def test_sample_lab_resolves_every_reference_in_the_official_chart(helm):
     cfg = sample_config()
     values = render_values(cfg)
@@ -54,7 +50,7 @@ def test_sample_lab_resolves_every_reference_in_the_official_chart(helm):
     scripts = values["controller"]["JCasC"]["configScripts"]
     used = {v for t in scripts.values() for v in jcasc_variables(t)}
     assert {"chart-admin-username", "chart-admin-password"} <= used
-    assert check_controller(scripts, manifest, "jenkins", _keys(SAMPLE_SECRETS), _expectations(cfg)) == []
+    assert check_controller(scripts, manifest, "jenkins", _keys(SAMPLE_SECRETS), expectations(cfg)) == []
 
 
 def test_create_secret_false_is_caught_with_the_variable_secret_and_values_key(helm):
@@ -63,7 +59,7 @@ def test_create_secret_false_is_caught_with_the_variable_secret_and_values_key(h
     values["controller"]["admin"]["createSecret"] = False  # what jenkins-kit used to render
     manifest = _render(helm, values)
     problems = check_controller(values["controller"]["JCasC"]["configScripts"], manifest, "jenkins",
-                                _keys(SAMPLE_SECRETS), _expectations(cfg))
+                                _keys(SAMPLE_SECRETS), expectations(cfg))
     text = "\n".join(p.format() for p in problems)
     assert {p.variable for p in problems} >= {"chart-admin-username", "chart-admin-password"}, text
     assert "${chart-admin-password} does not resolve in the controller pod" in text
@@ -79,11 +75,11 @@ def test_a_credential_whose_secret_lacks_the_key_is_named(helm):
     assert "gh-token-token" in {v for t in scripts.values() for v in jcasc_variables(t)}
     present = dict(SAMPLE_SECRETS)
     present[("jenkins", "gh-token")] = {"tokn"}  # a typo in the user's Secret
-    problems = check_controller(scripts, manifest, "jenkins", _keys(present), _expectations(cfg))
+    problems = check_controller(scripts, manifest, "jenkins", _keys(present), expectations(cfg))
     assert [p.variable for p in problems] == ["gh-token-token"]
     assert "key 'token' of Secret jenkins/gh-token, which has no such key (it has: tokn)" in problems[0].message
     del present[("jenkins", "gh-token")]
-    problems = check_controller(scripts, manifest, "jenkins", _keys(present), _expectations(cfg))
+    problems = check_controller(scripts, manifest, "jenkins", _keys(present), expectations(cfg))
     assert "Secret jenkins/gh-token, which does not exist" in problems[0].message
 
 
