@@ -447,7 +447,8 @@ def test_metallb_assigns_the_service_an_address_from_the_pool(kit):
         assert node == "m-k8s"
         assert "created IPAddressPool jk-metallb/jenkins-lb-pool" in res.stdout and "created L2Advertisement" in res.stdout
         # The address comes from the real controller, honouring the fixed IP jenkins-kit asked for.
-        assert "Jenkins: http://127.0.0.241/" in res.stdout, res.stdout + res.stderr
+        assert "Jenkins: http://127.0.0.241/" in res.stdout, (
+            res.stdout + res.stderr + "\n--- metallb-controller log ---\n" + kit.cluster.log_tail("metallb-controller", 40))
         svc = kit.get(f"/api/v1/namespaces/{ns}/services/jenkins-lb")
         assert svc["status"]["loadBalancer"]["ingress"][0]["ip"] == "127.0.0.241"
         pool = kit.get(f"/apis/metallb.io/v1beta1/namespaces/{mns}/ipaddresspools/jenkins-lb-pool")

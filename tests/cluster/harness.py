@@ -700,38 +700,57 @@ class LabCluster:
         if not self.has_metallb_controller:
             raise ToolsMissing(f"metallb-controller not built in {self.bin_dir}: run scripts/build-tools")
 
-        def crd_ready() -> bool:
-            crd = self.api.get_or_none("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/ipaddresspools.metallb.io")
-            conds = ((crd or {}).get("status") or {}).get("conditions") or []
-            return any(c.get("type") == "Established" and c.get("status") == "True" for c in conds)
+        # The controller watches more kinds than IPAddressPool (Community, and the config kinds):
+        # started while one of the chart's CRDs is still being established, its informer for that
+        # kind never syncs and the manager gives up. Start it once every metallb.io CRD is.
+        watched = {"ipaddresspools.metallb.io", "communities.metallb.io", "l2advertisements.metallb.io"}
+
+        def crds_ready() -> bool:
+            crds = self.api.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions").get("items") or []
+            ours = {str(c["metadata"]["name"]): c for c in crds if (c.get("spec") or {}).get("group") == "metallb.io"}
+            if not watched <= set(ours):
+                return False
+            return all(any(k.get("type") == "Established" and k.get("status") == "True"
+                           for k in ((c.get("status") or {}).get("conditions") or [])) for c in ours.values())
+
+        argv = [
+            str(self.bin_dir / "metallb-controller"),
+            f"--kubeconfig={self.kubeconfig}",
+            f"--namespace={namespace}",
+            "--deployment=metallb-controller",
+            "--ml-secret-name=",
+            # No metrics listener: the controller has no host flag and would bind
+            # every address; an invalid port makes that one goroutine log and stop.
+            "--port=-1",
+            f"--cert-dir={self.state_dir / 'metallb-certs'}",
+            "--webhook-mode=disabled",
+            "--log-level=info",
+        ]
 
         def run() -> None:
             deadline = time.monotonic() + timeout
             while not self._stop_watchers.is_set() and time.monotonic() < deadline:
+                ready = False
                 with contextlib.suppress(Exception):
-                    if crd_ready():
-                        self._spawn(
-                            "metallb-controller",
-                            [
-                                str(self.bin_dir / "metallb-controller"),
-                                f"--kubeconfig={self.kubeconfig}",
-                                f"--namespace={namespace}",
-                                "--deployment=metallb-controller",
-                                "--ml-secret-name=",
-                                # No metrics listener: the controller has no host flag and would bind
-                                # every address; an invalid port makes that one goroutine log and stop.
-                                "--port=-1",
-                                f"--cert-dir={self.state_dir / 'metallb-certs'}",
-                                "--webhook-mode=disabled",
-                                "--log-level=info",
-                            ],
-                            env={"KUBECONFIG": str(self.kubeconfig)},
-                        )
-                        # The child dies with the *thread* that forked it (PR_SET_PDEATHSIG), so
-                        # this thread lives until the cluster stops.
-                        self._stop_watchers.wait()
-                        return
+                    ready = crds_ready()
+                if ready:
+                    break
                 self._stop_watchers.wait(0.5)
+            else:
+                return
+            # Supervise it as the kubelet would the chart's pod (restartPolicy Always, with a
+            # bounded back-off). The child dies with the *thread* that forked it
+            # (PR_SET_PDEATHSIG), so this thread lives until the cluster stops.
+            restarts = 0
+            while not self._stop_watchers.is_set():
+                self._spawn("metallb-controller", argv, env={"KUBECONFIG": str(self.kubeconfig)})
+                proc = self._procs["metallb-controller"]
+                while not self._stop_watchers.is_set() and proc.poll() is None:
+                    self._stop_watchers.wait(0.5)
+                if self._stop_watchers.is_set() or restarts >= 5:
+                    return
+                restarts += 1
+                self._stop_watchers.wait(min(2.0 ** restarts, 10.0))
 
         t = threading.Thread(target=run, name="metallb-controller-starter", daemon=True)
         t.start()
