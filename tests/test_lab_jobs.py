@@ -13,23 +13,52 @@ from jenkins_kit.render.jcasc import render_jcasc
 from tests.helpers import config_with, sample_config
 
 
-def _template(cfg) -> dict:
+def _templates(cfg) -> dict[str, dict]:
     cloud = yaml.safe_load(render_jcasc(cfg)["jenkins-kit-cloud"])
-    return cloud["jenkins"]["clouds"][0]["kubernetes"]["templates"][0]
+    return {t["name"]: t for t in cloud["jenkins"]["clouds"][0]["kubernetes"]["templates"]}
 
 
-def test_default_template_takes_unlabelled_work_like_the_book():
-    t = _template(sample_config())
+def _template(cfg) -> dict:
+    return _templates(cfg)[cfg.agents.label]
+
+
+def test_unlabelled_work_goes_to_the_shell_template_like_the_book():
+    ts = _templates(sample_config())
     # kubernetes-plugin PodTemplateLabelFilter#transform: a build with no label (agent any, freestyle)
-    # is provisioned only from a NORMAL template.
-    assert t["nodeUsageMode"] == "NORMAL" and t["label"] == "jenkins-kit-agent"
+    # is provisioned only from a NORMAL template. Exactly one template takes it: the one whose agent
+    # container has the tools (the pipeline template keeps only builds naming its label).
+    normal = [n for n, t in ts.items() if t["nodeUsageMode"] == "NORMAL"]
+    assert normal == ["jenkins-kit-agent-shell"]
+    assert ts["jenkins-kit-agent"]["nodeUsageMode"] == "EXCLUSIVE"
+    shell = ts["jenkins-kit-agent-shell"]
+    assert shell["id"] == shell["name"] == shell["label"] == "jenkins-kit-agent-shell"
+    env = {e["envVar"]["key"]: e["envVar"]["value"] for e in shell["containers"][0]["envVars"]}
+    assert env["PATH"].split(":")[0] == "/opt/jenkins-kit/bin" and "/usr/local/bin" in env["PATH"].split(":")
+    assert env["BUILDKIT_HOST"] == "unix:///run/buildkit/buildkitd.sock" and env["KIT_REGISTRY"] == "192.168.1.10:8443"
+    pod = yaml.safe_load(shell["yaml"])["spec"]
+    assert [c["name"] for c in pod["initContainers"]] == ["tools-kubectl", "tools-buildctl"]
+    assert {c["name"] for c in pod["containers"]} == {"jnlp", "buildkitd"}
+
+
+def test_without_the_shell_template_the_pipeline_template_takes_unlabelled_work():
+    ts = _templates(config_with(agents={"shell_template": False}))
+    assert list(ts) == ["jenkins-kit-agent"] and ts["jenkins-kit-agent"]["nodeUsageMode"] == "NORMAL"
 
 
 def test_usage_mode_and_label_are_config_choices_and_pass_the_gate():
-    cfg = config_with(agents={"usage_mode": "EXCLUSIVE", "label": "team-a"})
-    t = _template(cfg)
-    assert t["nodeUsageMode"] == "EXCLUSIVE" and t["label"] == "team-a" and t["name"] == "team-a"
-    assert check(yaml.safe_load(render_jcasc(cfg)["jenkins-kit-cloud"])) == []
+    for shell in (True, False):
+        cfg = config_with(agents={"usage_mode": "EXCLUSIVE", "label": "team-a", "shell_template": shell})
+        ts = _templates(cfg)
+        assert ts["team-a"]["nodeUsageMode"] == "EXCLUSIVE" and ts["team-a"]["label"] == "team-a"
+        assert shell == ("team-a-shell" in ts) and all(t["nodeUsageMode"] == "EXCLUSIVE" for t in ts.values())
+        assert check(yaml.safe_load(render_jcasc(cfg)["jenkins-kit-cloud"])) == []
+
+
+def test_the_shell_template_name_is_reserved_like_the_pipeline_templates():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="jenkins-kit's own pod template"):
+        config_with(agents={"pod_templates": [{"template": {"name": "jenkins-kit-agent-shell", "label": "x"}}]})
 
 
 # ------------------------------------------------------------------------------------ ownership per config
@@ -581,16 +610,16 @@ def test_the_chapters_jobs_in_docs_are_valid_config_that_renders():
 
 
 def test_sample_lab_jobs_through_plan_and_apply(jenkins_double):
-    """The sample lab as shipped: both chapter jobs created through `jobs apply`, then nothing pending
-    (`jobs plan` verifies every live config.xml), and what Jenkins holds is the compile-then-image pipeline
-    and the dev -> qa -> prod one with its gate parameter."""
+    """The sample lab as shipped: the chapter's jobs created through `jobs apply`, then nothing pending
+    (`jobs plan` verifies every live config.xml), and what Jenkins holds is the compile-then-image pipeline,
+    the dev -> qa -> prod one with its gate parameter, and the freestyle job on the shell template."""
     import xml.etree.ElementTree as ET
 
     from tests.helpers import SAMPLE
     from tests.test_jobs_sync import client_for
 
     doc = _run(jenkins_double, "apply", "-c", str(SAMPLE))
-    assert doc["apply"]["ok"] and _states(doc) == {"echo-buildtime": "create", "echo-ip": "create"}
+    assert doc["apply"]["ok"] and _states(doc) == {"echo-buildtime": "create", "echo-ip": "create", "echo-ip-101": "create"}
     assert _run(jenkins_double, "plan", "-c", str(SAMPLE))["pending"] == 0
     with client_for(jenkins_double) as c:
         eb = ET.fromstring(c.get_text(c.job_url_path("echo-buildtime") + "config.xml").encode())
@@ -602,6 +631,9 @@ def test_sample_lab_jobs_through_plan_and_apply(jenkins_double):
             "Deploy to dev", "Deploy to qa", "Deploy to prod"]
         assert ip.findtext(".//hudson.model.BooleanParameterDefinition/name") == "DEPLOY_TO_QA"
         assert "jenkins.jenkins" in ip.findtext("description")  # the default owner: release.namespace
+        fs = ET.fromstring(c.get_text(c.job_url_path("echo-ip-101") + "config.xml").encode())
+        assert fs.tag == "project" and fs.findtext("assignedNode") == "jenkins-kit-agent-shell"
+        assert [b.findtext("command").split()[0] for b in fs.find("builders")] == ["buildctl", "kubectl", "kubectl"]
 
 
 def test_renamed_owner_takes_its_jobs_back_with_adopt_from(jenkins_double, tmp_path):

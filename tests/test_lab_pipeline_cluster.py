@@ -13,6 +13,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -213,6 +214,110 @@ def test_deploy_stage_runs_as_the_agent_service_account(lab, tmp_path):
         assert kit.get("/apis/apps/v1/namespaces/jk-pipe-other/deployments/echo-buildtime") is None
     finally:
         kit.cluster.delete_namespace("jk-pipe-other")
+
+
+def _plugin_pod(template: dict, name: str) -> dict:
+    """The Pod the kubernetes plugin would create from a JCasC pod template: its structured containers,
+    the workspace volume it adds to every container (PodTemplateBuilder#build), and the template's `yaml`
+    merged over them by container name (PodTemplateUtils#combine). A model of the plugin's merge, kept
+    to what the shell template uses; the referee is the API server, which validates the result."""
+    raw = yaml.safe_load(template["yaml"])
+    spec = raw["spec"]
+    work = {"name": "workspace-volume", "mountPath": "/home/jenkins/agent"}
+    containers = []
+    for c in template["containers"]:
+        env = [{"name": e["envVar"]["key"], "value": e["envVar"]["value"]} for e in c.get("envVars", [])]
+        containers.append({"name": c["name"], "image": c["image"], "args": c["args"].replace("^$", "$").split(),
+                           "workingDir": c["workingDir"], "env": env, "volumeMounts": [work],
+                           "resources": {"requests": {"cpu": c["resourceRequestCpu"], "memory": c["resourceRequestMemory"]}}})
+    by_name = {c["name"]: c for c in containers}
+    for c in spec["containers"]:
+        if c["name"] in by_name:
+            by_name[c["name"]]["volumeMounts"] += c.get("volumeMounts", [])
+        else:
+            containers.append({**c, "volumeMounts": [*c.get("volumeMounts", []), work]})
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": {"jenkins/label": template["label"]}, **(raw.get("metadata") or {})},
+            "spec": {"serviceAccountName": template["serviceAccount"], "restartPolicy": "Never",
+                     "securityContext": spec["securityContext"], "initContainers": spec["initContainers"],
+                     "containers": containers, "volumes": [*spec["volumes"], {"name": "workspace-volume", "emptyDir": {}}]}}
+
+
+def test_shell_template_pod_and_the_books_freestyle_steps(lab, tmp_path):
+    """Issue 13: the shell template that freestyle jobs run on. The API server accepts the pod the plugin
+    would build from it (init containers, shared volumes, the registry Secret `up` created) and kwok starts
+    it; the chapter's 5.4.1 kubectl steps, taken from the rendered freestyle config.xml, run as the agent
+    ServiceAccount in the deploy namespace. (The buildctl step needs a BuildKit daemon, which cannot run
+    without a kubelet: not executed here.)"""
+    import xml.etree.ElementTree as ET
+
+    from jenkins_kit.config import load_config
+    from jenkins_kit.render.jcasc import render_jcasc
+    from jenkins_kit.render.jobs import render_jobs
+
+    kit = lab["kit"]
+    data = yaml.safe_load(lab["conf"].read_text())
+    steps = ['buildctl build --frontend dockerfile.v0 --local context=. --local dockerfile=. '
+             '--output "type=image,name=$KIT_REGISTRY/echo-ip:$BUILD_NUMBER,push=true$KIT_OUTPUT_OPTS"',
+             'kubectl -n "$KIT_DEPLOY_NAMESPACE" create deployment fs-echo-ip --image="$KIT_REGISTRY/echo-ip:$BUILD_NUMBER"'
+             ' --dry-run=client -o yaml | kubectl apply -f -',
+             'kubectl -n "$KIT_DEPLOY_NAMESPACE" expose deployment fs-echo-ip --type=LoadBalancer --port=8080 --target-port=80'
+             ' --dry-run=client -o yaml | kubectl apply -f -']
+    data["repositories"] = [{"name": "echo-ip-101", "git": "https://git.example.invalid/echo-ip.git",
+                             "job": {"type": "freestyle", "steps": steps}}]
+    conf = tmp_path / "jenkins-kit.yaml"
+    conf.write_text(yaml.safe_dump(data))
+    cfg = load_config(str(conf))
+    cloud = yaml.safe_load(render_jcasc(cfg)["jenkins-kit-cloud"])
+    shell = next(t for t in cloud["jenkins"]["clouds"][0]["kubernetes"]["templates"] if t["name"] == cfg.agents.shell_label)
+    (job,) = render_jobs(cfg)
+    root = ET.fromstring(job.config_xml.encode("utf-8"))
+    assert root.findtext("assignedNode") == shell["label"]
+
+    ns = cfg.agents.namespace
+    pod = _plugin_pod(shell, "jk-shell-agent")
+    kit.cluster.api.create(f"/api/v1/namespaces/{ns}/pods", pod)
+    try:
+        live = kit.get(f"/api/v1/namespaces/{ns}/pods/jk-shell-agent")
+        mounts = {c["name"]: {m["mountPath"] for m in c["volumeMounts"]} for c in live["spec"]["containers"]}
+        assert {"/opt/jenkins-kit/bin", "/run/buildkit", "/home/jenkins/.docker"} <= mounts["jnlp"]
+        assert "/run/buildkit" in mounts["buildkitd"]
+        secret = next(v for v in live["spec"]["volumes"] if v["name"] == "registry-config")["secret"]["secretName"]
+        assert kit.get(f"/api/v1/namespaces/{ns}/secrets/{secret}") is not None  # what `up` created
+        phase = ""
+        for _ in range(60):
+            phase = ((kit.get(f"/api/v1/namespaces/{ns}/pods/jk-shell-agent") or {}).get("status") or {}).get("phase", "")
+            if phase == "Running":
+                break
+            time.sleep(0.5)
+        assert phase == "Running"
+    finally:
+        kit.cluster.api.delete(f"/api/v1/namespaces/{ns}/pods/jk-shell-agent")
+
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    sa = f"system:serviceaccount:{cfg.agents.namespace}:{cfg.agents.service_account}"
+    (shim / "kubectl").write_text(f'#!/bin/sh\nexec "{kit.cluster.kubectl}" --as="{sa}" "$@"\n')
+    (shim / "kubectl").chmod(0o755)
+    # the agent container's environment as the shell template sets it (minus PATH: the shim and this kubectl)
+    jnlp_env = {e["envVar"]["key"]: e["envVar"]["value"] for e in shell["containers"][0]["envVars"]}
+    env = dict(kit.env, PATH=f"{shim}{os.pathsep}{kit.env['PATH']}", BUILD_NUMBER="3",
+               **{k: v for k, v in jnlp_env.items() if k.startswith("KIT_")})
+    commands = [b.findtext("command") for b in root.find("builders")]
+    assert commands == steps
+    try:
+        for step in commands[1:] + commands[1:]:  # twice: a rebuild must not fail on what the first one made
+            out = subprocess.run(["sh", "-c", step], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                                 stdin=subprocess.DEVNULL)
+            OUTPUTS.extend([out.stdout, out.stderr])
+            assert out.returncode == 0, out.stdout + out.stderr
+        dep = kit.get(f"/apis/apps/v1/namespaces/{cfg.agents.deploy_namespace}/deployments/fs-echo-ip")
+        assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == f"{cfg.registry.address}/echo-ip:3"
+        svc = kit.get(f"/api/v1/namespaces/{cfg.agents.deploy_namespace}/services/fs-echo-ip")
+        assert svc["spec"]["type"] == "LoadBalancer" and svc["spec"]["ports"][0]["port"] == 8080
+    finally:
+        kit.cluster.api.delete(f"/apis/apps/v1/namespaces/{cfg.agents.deploy_namespace}/deployments/fs-echo-ip")
+        kit.cluster.api.delete(f"/api/v1/namespaces/{cfg.agents.deploy_namespace}/services/fs-echo-ip")
 
 
 def test_no_secret_in_any_output(lab):

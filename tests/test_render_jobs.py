@@ -82,10 +82,12 @@ def test_every_config_is_well_formed_with_the_expected_structure():
             assert j.jenkinsfile is None
         elif j.kind == "freestyle":
             assert root.tag == "project" and j.jenkinsfile is None
-            assert [c.tag for c in root] == ["actions", "description", "keepDependencies", "properties", "scm", "canRoam", "disabled",
+            assert [c.tag for c in root] == ["actions", "description", "keepDependencies", "properties", "scm", "assignedNode", "canRoam", "disabled",
                                              "blockBuildWhenDownstreamBuilding", "blockBuildWhenUpstreamBuilding", "triggers",
                                              "concurrentBuild", "builders", "publishers", "buildWrappers"]
             assert root.find("scm").get("class") == "hudson.plugins.git.GitSCM"
+            # shell steps need the shell template's tools: named, so the job runs whatever agents.usage_mode says
+            assert (root.findtext("assignedNode"), root.findtext("canRoam")) == ("jenkins-kit-agent-shell", "false")
             assert root.findtext("scm/userRemoteConfigs/hudson.plugins.git.UserRemoteConfig/credentialsId") == "git-creds"
             assert root.findtext("triggers/hudson.triggers.SCMTrigger/spec") == "H/5 * * * *"
             assert root.findtext("triggers/hudson.triggers.TimerTrigger/spec") == "H 2 * * 1-5"

@@ -121,8 +121,9 @@ def test_extra_pod_template_lands_in_our_cloud_with_a_stable_id(tmp_path: Path) 
     cfg_path = _lab(tmp_path, agents={"pod_templates": [{"template": GRADLE}]})
     cloud = _cloud(render_bundle(load_config(cfg_path), base_dir=tmp_path))
     templates = cloud["jenkins"]["clouds"][0]["kubernetes"]["templates"]
-    assert [(t["id"], t["name"]) for t in templates] == [("jenkins-kit-agent", "jenkins-kit-agent"), ("gradle", "gradle")]
-    assert templates[1]["containers"] == GRADLE["containers"]
+    assert [(t["id"], t["name"]) for t in templates] == [("jenkins-kit-agent", "jenkins-kit-agent"),
+                                                         ("jenkins-kit-agent-shell", "jenkins-kit-agent-shell"), ("gradle", "gradle")]
+    assert templates[2]["containers"] == GRADLE["containers"]
     assert check(cloud) == []
 
 
@@ -146,7 +147,8 @@ def test_override_replaces_our_template_only_when_said(tmp_path: Path) -> None:
     cfg_path = _lab(tmp_path, agents={"pod_templates": [{"template": mine, "override": True}]})
     cloud = _cloud(render_bundle(load_config(cfg_path), base_dir=tmp_path))
     templates = cloud["jenkins"]["clouds"][0]["kubernetes"]["templates"]
-    assert len(templates) == 1 and templates[0]["containers"] == GRADLE["containers"] and templates[0]["id"] == "jenkins-kit-agent"
+    assert [t["id"] for t in templates] == ["jenkins-kit-agent-shell", "jenkins-kit-agent"]  # the shell template stays
+    assert templates[1]["containers"] == GRADLE["containers"]
 
 
 # ------------------------------------------------------------------------------------------- JCasC fragments

@@ -479,7 +479,20 @@ class Agents(_Model):
     kubectl_image: Image = "alpine/kubectl:1.34.2"
     requests: Resources = Resources()
     container_cap: Annotated[int, Field(ge=1, le=1000)] = 10
+    # A second pod template, `<label>-shell`, for work whose steps run in the agent container itself
+    # (freestyle shell steps, `agent any` pipelines): there the inbound-agent container gets kubectl and
+    # buildctl on its PATH and a BuildKit daemon beside it. It takes the unlabelled work (usage_mode) and
+    # jenkins-kit's pipeline template keeps only the builds that name it.
+    shell_template: bool = True
     pod_templates: list[ExtraPodTemplate] = Field(default_factory=list)
+
+    @property
+    def shell_label(self) -> str:
+        return f"{self.label}-shell"
+
+    @property
+    def managed_templates(self) -> set[str]:
+        return {self.label, self.shell_label} if self.shell_template else {self.label}
 
     @model_validator(mode="before")
     @classmethod
@@ -495,7 +508,7 @@ class Agents(_Model):
 
         seen: dict[str, int] = {}
         for i, extra in enumerate(self.pod_templates):
-            issues = check_pod_template(extra.template, {self.label}, extra.override)
+            issues = check_pod_template(extra.template, self.managed_templates, extra.override)
             if issues:
                 raise _first(issues, ("pod_templates", i, "template"))
             name = str(extra.template["name"])

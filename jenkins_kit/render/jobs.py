@@ -307,6 +307,10 @@ class _Renderer:
             if not job.steps:
                 raise InvalidValue(f"repositories[{i}].job.steps", "", "a freestyle job needs at least one shell step",
                                    "add job.steps: ['make test'] (or use type: pipeline)")
+            if not job.label and cfg.agents.shell_template:
+                # shell steps run in the agent container: the shell template's has kubectl and buildctl. Named,
+                # not left to the usage mode, so the job still runs where agents.usage_mode is EXCLUSIVE.
+                opts["label"] = cfg.agents.shell_label
         elif job.steps or job.cron or job.label:
             raise InvalidValue(f"repositories[{i}].job", kind, "steps, cron and label are for freestyle jobs",
                                "set job.type: freestyle, or drop them")
@@ -324,7 +328,7 @@ class _Renderer:
         # pydantic's own JSON (fields in declaration order, so stable for one schema) is ~10x cheaper
         # than model_dump + json.dumps, and this runs once per job on every sync.
         h = self.spec_hash(templates, kind, mode, full_name, repo.model_dump_json(), job.model_dump_json(),
-                           self._shared_json if generated else "")
+                           self._shared_json if generated else str(opts.get("label") or ""))
 
         def render() -> tuple[str, str | None]:
             try:
