@@ -60,8 +60,8 @@ def shell_pod_yaml(cfg: LabConfig, apparmor_field: bool) -> str:
     a = cfg.agents
     rootless = a.builder == "rootless"
     sock_dir = "/run/buildkit"
-    tools = {"name": "jenkins-kit-tools", "mountPath": SHELL_TOOLS_DIR}
-    sock = {"name": "buildkit-socket", "mountPath": sock_dir}
+    tools: dict[str, object] = {"name": "jenkins-kit-tools", "mountPath": SHELL_TOOLS_DIR}
+    sock: dict[str, object] = {"name": "buildkit-socket", "mountPath": sock_dir}
     daemon_args = ["--addr", SHELL_BUILDKIT_SOCKET]
     if rootless:
         daemon_args.append("--oci-worker-no-process-sandbox")
