@@ -121,11 +121,11 @@ def write_bundle(bundle: Files, out: Path, scope: str = "") -> list[tuple[str, s
         out_mode = stat.S_IFMT(os.stat(o).st_mode)  # follows a link to a folder, as before
     except (FileNotFoundError, NotADirectoryError):
         out_mode = _MISSING
+    modes: dict[str, int] = {}  # nothing under a folder that is not there can be in the way
+    problems: list[str] = []
     if out_mode != _MISSING and out_mode != stat.S_IFDIR:
         problems = [f"{out} is a file; the bundle needs a folder there"]
-    elif out_mode == _MISSING:
-        modes, problems = {}, []  # nothing under a folder that is not there can be in the way
-    else:
+    elif out_mode != _MISSING:
         modes, problems = _modes(files, o)
     if problems:
         shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
