@@ -270,7 +270,7 @@ class Tool:
 
 
 def sync_suite(n: int, folders: int, workers: int, latency: float, reps: int, tmp: Path, jjb: bool,
-               log: Any, kit_default: bool = False) -> dict[str, Any]:
+               log: Any, kit_default: bool = False, scenarios: tuple[str, ...] = SCENARIOS) -> dict[str, Any]:
     from jenkins_kit.config.schema import Jobs
 
     default_workers = Jobs().workers
@@ -286,7 +286,7 @@ def sync_suite(n: int, folders: int, workers: int, latency: float, reps: int, tm
         if kit_default:
             tools.append(Tool("kitdef", n, folders, None, latency, tmp / f"r{rep}"))
         try:
-            for k, s in enumerate(SCENARIOS):
+            for k, s in enumerate(scenarios):
                 order = tools if (rep + k) % 2 == 0 else tools[::-1]  # A B / B A (and C)
                 for t in order:
                     t.write(version[s], labs[version[s]], jjbs[version[s]])
@@ -299,7 +299,7 @@ def sync_suite(n: int, folders: int, workers: int, latency: float, reps: int, tm
             for t in tools:
                 t.stop()
     out: dict[str, Any] = {"jobs": n, "folders": folders, "items": n + folders, "reps": reps, "scenarios": {}}
-    for s in SCENARIOS:
+    for s in scenarios:
         row: dict[str, Any] = {}
         for kind in ("kit", "jjb", "kitdef"):
             rs = runs[s][kind]
@@ -321,7 +321,7 @@ def sync_suite(n: int, folders: int, workers: int, latency: float, reps: int, tm
             if "jjb" in row:
                 row["jjb_over_kitdef"] = round(row["jjb"]["wall_s"] / kd["wall_s"], 2)
         out["scenarios"][s] = row
-    out["kit_peak_rss_mb"] = max(r["rss_mb"] for s in SCENARIOS for r in runs[s]["kit"] + runs[s]["kitdef"])
+    out["kit_peak_rss_mb"] = max(r["rss_mb"] for s in scenarios for r in runs[s]["kit"] + runs[s]["kitdef"])
     out["kit_default_workers"] = default_workers if kit_default else None
     return out
 
@@ -517,12 +517,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-kit-default", action="store_true",
                     help="do not also run jenkins-kit at its default worker count (as users run it) beside --workers")
     ap.add_argument("--sections", default="sync,startup,render,builds")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS),
+                    help="sync scenarios, in this order on one double (default all: %(default)s); a later one runs on what "
+                         "the earlier ones left, so 'noop' alone runs on nothing")
     ap.add_argument("--build-ms", type=int, default=3000, help="duration of the followed builds (default 3000)")
     ap.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     a = ap.parse_args(argv)
     if a.quick:
         a.sizes, a.folders, a.reps, a.reps_10k, a.build_ms = "100", 5, 1, 1, 1500
     sections = set(a.sections.split(","))
+    scen = tuple(x for x in a.scenarios.split(",") if x)
+    if not scen or set(scen) - set(SCENARIOS):
+        ap.error(f"--scenarios: choose from {','.join(SCENARIOS)}")
     import signal
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so every double is stopped on the way out
@@ -539,7 +545,8 @@ def main(argv: list[str] | None = None) -> int:
                     key = f"{n}-{layout}"
                     log(f"sync {key}")
                     res["sync"][key] = sync_suite(n, folders, a.workers, a.latency_ms, a.reps_10k if n >= 10000 else a.reps,
-                                                  tmp / key, not a.skip_jjb, log, kit_default=not a.no_kit_default)
+                                                  tmp / key, not a.skip_jjb, log, kit_default=not a.no_kit_default,
+                                                  scenarios=scen)
         if "startup" in sections:
             log("start-up")
             res["startup"] = startup(3 if a.quick else 7, log)

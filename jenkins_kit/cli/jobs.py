@@ -307,7 +307,9 @@ def render_cmd(config_path: str, out_dir: str, as_json: bool) -> None:
     Examples:
       jenkins-kit jobs render --out out/
     """
-    from jenkins_kit.render.bundle import Bundle, write_bundle
+    from types import SimpleNamespace
+
+    from jenkins_kit.render.write import write_bundle
 
     _, desired = _desired(config_path)
     out = Path(out_dir)
@@ -322,7 +324,7 @@ def render_cmd(config_path: str, out_dir: str, as_json: bool) -> None:
             names.append("Jenkinsfile")
         written.append({"name": j.full_name, "kind": j.kind, "spec_hash": j.spec_hash, "dir": str(out / base), "files": names})
     # Same writer as `render`: all or nothing, and jobs no longer rendered are removed from jobs/.
-    results = write_bundle(Bundle(files), out, scope="jobs/")
+    results = write_bundle(SimpleNamespace(files=files), out, scope="jobs/")
     removed = [p for p, st in results if st == "removed"]
     if as_json:
         print_json({"jobs": written, "removed": removed})

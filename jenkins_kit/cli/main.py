@@ -185,6 +185,13 @@ def cli(verbose: int, debug: bool) -> None:
 
 
 def main() -> None:
+    # A short-lived process that builds tens of thousands of objects and keeps them to its end (the
+    # config, every rendered text): the cyclic collector's default pace walks them again and again
+    # for ~5% of a 1,000-job render or cold apply and reclaims almost nothing. Cycles are still
+    # collected, ~10x less often. The console script only: importing jenkins_kit changes nothing.
+    import gc
+
+    gc.set_threshold(10_000, 50, 100)
     cli.main(prog_name="jenkins-kit")
 
 

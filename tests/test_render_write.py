@@ -1,0 +1,77 @@
+"""The bundle writer (jenkins_kit/render/write.py) through the CLI: modes, a rerun that writes nothing,
+a conflict deep in the tree, and no staging folder left behind in any of those cases."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from jenkins_kit.cli.main import cli
+
+H = "nfs: {server: 192.168.1.10, path: /nfs_shared/jenkins}\nregistry: {address: 192.168.1.10:8443}\n"
+REPOS = "repositories: [{name: app, git: 'https://e.com/app.git', job: {folder: team}}, {name: two, git: 'https://e.com/two.git'}]\n"
+
+
+def _conf(tmp_path: Path) -> Path:
+    conf = tmp_path / "c.yaml"
+    conf.write_text(H + REPOS)
+    return conf
+
+
+def _tree(out: Path) -> dict[str, tuple[int, int]]:
+    """Every file under out: (inode, mtime_ns), to tell a file left alone from one rewritten."""
+    return {str(p.relative_to(out)): (p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def _no_staging(parent: Path) -> bool:
+    return not [p for p in parent.iterdir() if ".jenkins-kit-" in p.name]
+
+
+def test_modes_do_not_depend_on_the_umask_and_a_rerun_writes_nothing(tmp_path: Path) -> None:
+    conf, out = _conf(tmp_path), tmp_path / "out"
+    old = os.umask(0o077)  # a strict umask must not make the bundle unreadable to the tools it is for
+    try:
+        r = CliRunner().invoke(cli, ["render", "-c", str(conf), "--out", str(out), "-o", "json"])
+    finally:
+        os.umask(old)
+    assert r.exit_code == 0, r.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o755
+    assert stat.S_IMODE((out / "nfs" / "setup.sh").stat().st_mode) == 0o755
+    assert stat.S_IMODE((out / "jobs" / "team" / "app" / "config.xml").stat().st_mode) == 0o644
+    assert stat.S_IMODE((out / "helm" / "values.yaml").stat().st_mode) == 0o644
+    before = _tree(out)
+    for args in (["render"], ["jobs", "render"]):
+        r = CliRunner().invoke(cli, [*args, "-c", str(conf), "--out", str(out), "-o", "json"])
+        assert r.exit_code == 0, r.output
+        assert _tree(out) == before  # not one file rewritten, the list of files written included
+        assert _no_staging(tmp_path)
+    doc = json.loads(r.stdout)
+    assert doc["removed"] == [] and {j["name"] for j in doc["jobs"]} == {"team", "team/app", "two"}
+
+
+def test_a_conflict_deep_in_the_tree_writes_nothing(tmp_path: Path) -> None:
+    conf, out = _conf(tmp_path), tmp_path / "out"
+    assert CliRunner().invoke(cli, ["jobs", "render", "-c", str(conf), "--out", str(out)]).exit_code == 0
+    (out / "jobs" / "two" / "config.xml").unlink()
+    (out / "jobs" / "two" / "config.xml").mkdir()  # a folder where the writer must put a file
+    conf.write_text(H + REPOS.replace("app.git'", "app.git', description: changed"))
+    before = _tree(out)
+    r = CliRunner().invoke(cli, ["jobs", "render", "-c", str(conf), "--out", str(out)])
+    assert r.exit_code == 16 and "Traceback" not in r.output
+    assert "jobs/two/config.xml is a folder" in r.output and "nothing was written" in r.output
+    assert _tree(out) == before and _no_staging(tmp_path)  # team/app/config.xml was not updated either
+
+
+def test_a_link_where_a_folder_must_go_is_refused(tmp_path: Path) -> None:
+    conf, out = _conf(tmp_path), tmp_path / "out"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / "jobs").mkdir(parents=True)
+    (out / "jobs" / "team").symlink_to(elsewhere)  # writing through it would write outside --out
+    r = CliRunner().invoke(cli, ["jobs", "render", "-c", str(conf), "--out", str(out)])
+    assert r.exit_code == 16 and "jobs/team is a file (or a link)" in r.output
+    assert list(elsewhere.iterdir()) == [] and _no_staging(tmp_path)
