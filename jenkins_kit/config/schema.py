@@ -445,6 +445,11 @@ class Registry(_Model):
     insecure: bool = False
     credentials: RegistryCredentials | None = None
 
+    @property
+    def output_opts(self) -> str:
+        """What buildctl's `--output type=image,...` needs appended for this registry (pipelines and shell steps alike)."""
+        return ",registry.insecure=true" if self.insecure else ""
+
 
 class Resources(_Model):
     cpu: Quantity = "500m"

@@ -43,6 +43,7 @@ def _extra_templates(cfg: LabConfig) -> list[str]:
 # Where the shell template puts its tools and the BuildKit socket (emptyDirs shared by the pod's containers).
 SHELL_TOOLS_DIR = "/opt/jenkins-kit/bin"
 SHELL_BUILDKIT_SOCKET = "unix:///run/buildkit/buildkitd.sock"
+SHELL_DOCKER_CONFIG = "/home/jenkins/.docker"  # the registry Secret's config.json, for buildctl's push
 # The inbound-agent image's PATH (jenkinsci/docker-agent debian/Dockerfile: JAVA_HOME/bin before Debian's
 # default), with the tools first. A container's env PATH replaces the image's, so it is spelled out whole.
 SHELL_PATH = f"{SHELL_TOOLS_DIR}:/opt/java/openjdk/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -81,7 +82,7 @@ def shell_pod_yaml(cfg: LabConfig, apparmor_field: bool) -> str:
     volumes: list[dict[str, object]] = [{"name": "jenkins-kit-tools", "emptyDir": {}}, {"name": "buildkit-socket", "emptyDir": {}}]
     if cfg.registry.credentials:
         # buildctl reads the push credentials from DOCKER_CONFIG on the client side (its session auth provider)
-        jnlp_mounts.append({"name": "registry-config", "mountPath": "/home/jenkins/.docker", "readOnly": True})
+        jnlp_mounts.append({"name": "registry-config", "mountPath": SHELL_DOCKER_CONFIG, "readOnly": True})
         volumes.append({"name": "registry-config", "secret": {"secretName": cfg.registry.credentials.secret_name}})
     probe = ["buildctl", "--addr", SHELL_BUILDKIT_SOCKET, "debug", "workers"]
     pod: dict[str, object] = {
@@ -131,8 +132,8 @@ def render_managed_jcasc(cfg: LabConfig) -> dict[str, str]:
         "shell_yaml": shell_pod_yaml(cfg, apparmor_field) if shell else "",
         "shell_env": [("PATH", SHELL_PATH), ("BUILDKIT_HOST", SHELL_BUILDKIT_SOCKET), ("KIT_REGISTRY", cfg.registry.address),
                       ("KIT_DEPLOY_NAMESPACE", cfg.agents.deploy_namespace),
-                      ("KIT_OUTPUT_OPTS", ",registry.insecure=true" if cfg.registry.insecure else "")]
-                     + ([("DOCKER_CONFIG", "/home/jenkins/.docker")] if cfg.registry.credentials else []),
+                      ("KIT_OUTPUT_OPTS", cfg.registry.output_opts)]
+                     + ([("DOCKER_CONFIG", SHELL_DOCKER_CONFIG)] if cfg.registry.credentials else []),
     }
     out: dict[str, str] = {}
     for key, tpl in FRAGMENTS.items():

@@ -363,13 +363,12 @@ class _Renderer:
         dockerfile = _norm_rel(repo.dockerfile, "dockerfile", f"{where}.dockerfile")
         context = _norm_rel(repo.context, "context", f"{where}.context")
         image = f"{cfg.registry.address}/{repo.image_name}"
-        out_opts = ",registry.insecure=true" if cfg.registry.insecure else ""
         build = {
             "context": context,
             "dockerfile_dir": posixpath.dirname(dockerfile) or ".",
             "dockerfile_name": posixpath.basename(dockerfile),
             "image": image,
-            "output_opts": out_opts,
+            "output_opts": cfg.registry.output_opts,
             "artifacts": list(repo.artifacts),
         }
         d = repo.deploy

@@ -75,11 +75,11 @@ def _modes(files: Mapping[str, str], out: str) -> tuple[dict[str, int], list[str
     return modes, problems
 
 
-def _previous(out: str) -> list[str]:
+def _previous(raw: bytes | None) -> list[str]:
+    """The paths the last render listed in MANIFEST (its raw bytes), minus anything pointing outside."""
     try:
-        with open(os.path.join(out, MANIFEST), encoding="utf-8") as f:
-            lines = f.read().splitlines()
-    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+        lines = (raw or b"").decode("utf-8").splitlines()
+    except UnicodeDecodeError:
         return []
     return [ln for ln in lines if ln and not ln.startswith("#") and ".." not in ln.split("/") and not ln.startswith("/")]
 
@@ -142,13 +142,14 @@ def write_bundle(bundle: Files, out: Path, scope: str = "") -> list[tuple[str, s
         else:
             results.append((rel, "created"))
         changed.append((rel, data))
-    previous = _previous(o) if out_mode != _MISSING else []
+    last_manifest = _read(os.path.join(o, MANIFEST)) if out_mode != _MISSING else None
+    previous = _previous(last_manifest)
     stale = [rel for rel in previous if rel.startswith(scope) and rel not in files and os.path.isfile(os.path.join(o, rel))]
     kept = {rel for rel in previous if not rel.startswith(scope)}
     manifest = "# Files written by `jenkins-kit render`; a later render removes those it no longer writes.\n" + "".join(
         f"{rel}\n" for rel in sorted(set(files) | kept)
     )
-    if not changed and not stale and _read(os.path.join(o, MANIFEST)) == manifest.encode("utf-8"):
+    if not changed and not stale and last_manifest == manifest.encode("utf-8"):
         return results  # a rerun with nothing to do writes nothing at all
     parent = os.path.dirname(os.path.abspath(o))
     os.makedirs(parent, exist_ok=True)
