@@ -456,3 +456,32 @@ def test_jobs_render_is_all_or_nothing_and_keeps_the_rest_of_a_bundle(tmp_path: 
     assert (out / "helm" / "values.yaml").is_file()  # the rest of the bundle is not jobs render's business
     r = CliRunner().invoke(cli, ["render", "-c", str(conf), "--out", str(out), "-o", "json"])
     assert {f["status"] for f in json.loads(r.stdout)["files"]} == {"unchanged"}
+
+
+# ------------------------------------------------------------------ the console script's quick exit
+
+def test_quick_exit_flushes_large_output_and_runs_atexit_handlers(tmp_path: Path) -> None:
+    """main() leaves with os._exit after the atexit handlers and a flush: a large JSON answer on a pipe
+    arrives whole, and logging (shut down by an atexit handler) still writes its last line."""
+    out = tmp_path / "out"
+    p = _kit("jobs", "render", "-c", str(LAB), "--out", str(out), "-o", "json", "--help")
+    assert p.returncode == 0 and "--out" in p.stdout
+    p = _kit("--debug", "jobs", "render", "-c", str(LAB), "--out", str(out), "-o", "json")
+    _no_traceback(p)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)  # whole: a cut-off answer does not parse
+    assert len(doc["jobs"]) >= 3 and all(Path(j["dir"], "config.xml").is_file() for j in doc["jobs"])
+
+
+def test_a_reader_that_went_away_is_exit_141_without_a_traceback() -> None:
+    r, w = os.pipe()
+    os.close(r)  # every write to w now fails with EPIPE
+    try:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("JENKINS_")}
+        base["PYTHONPATH"] = str(REPO) + os.pathsep + base.get("PYTHONPATH", "")
+        p = subprocess.run([sys.executable, "-m", "jenkins_kit", "--help"], stdout=w, stderr=subprocess.PIPE, text=True,
+                           timeout=30, env=base, stdin=subprocess.DEVNULL)
+    finally:
+        os.close(w)
+    assert p.returncode == 141, p.stderr
+    assert "Traceback" not in p.stderr and "Exception ignored" not in p.stderr, p.stderr

@@ -192,7 +192,14 @@ def main() -> None:
     import gc
 
     gc.set_threshold(10_000, 50, 100)
-    code = cli.main(prog_name="jenkins-kit", standalone_mode=False)
+    try:
+        code = cli.main(prog_name="jenkins-kit", standalone_mode=False)
+    except SystemExit as e:
+        # click answers EPIPE on stdout with sys.exit(1) and a pacified stdout; 1 reads as a FAILURE
+        # build result here, so say what happened: the reader went away (`jenkins-kit ... | head`).
+        if isinstance(sys.stdout, click.utils.PacifyFlushWrapper):
+            _exit(_BROKEN_PIPE)
+        raise
     _exit(code if isinstance(code, int) else 0)
 
 
