@@ -75,3 +75,41 @@ def test_a_link_where_a_folder_must_go_is_refused(tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["jobs", "render", "-c", str(conf), "--out", str(out)])
     assert r.exit_code == 16 and "jobs/team is a file (or a link)" in r.output
     assert list(elsewhere.iterdir()) == [] and _no_staging(tmp_path)
+
+
+def _many(n: int, desc: str) -> str:
+    rows = "".join(f"  - {{name: r{i:03d}, git: 'https://e.com/r{i}.git', description: '{desc} {i}', job: {{folder: f{i % 7}}}}}\n"
+                   for i in range(n))
+    return H + "repositories:\n" + rows
+
+
+def test_a_large_render_on_threads_creates_updates_and_removes_as_one_thread_would(tmp_path: Path) -> None:
+    """Above _PARALLEL_FROM files the writer works a folder per task on a few threads; what lands is
+    the same: every file, its mode, updated files rewritten and unchanged ones left alone."""
+    conf, out = tmp_path / "c.yaml", tmp_path / "out"
+    conf.write_text(_many(120, "first"))
+    r = CliRunner().invoke(cli, ["jobs", "render", "-c", str(conf), "--out", str(out), "-o", "json"])
+    assert r.exit_code == 0, r.output
+    files = [p for p in (out / "jobs").rglob("*") if p.is_file()]
+    assert len(files) == 7 + 120 * 2  # a folder's config.xml; a job's config.xml and Jenkinsfile
+    assert {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o644}
+    assert "first 42" in (out / "jobs" / "f0" / "r042" / "config.xml").read_text()
+    before = _tree(out)
+    # every 10th description changes and the last 20 repositories go
+    text = _many(100, "first").replace("first 50'", "second 50'").replace("first 60'", "second 60'")
+    conf.write_text(text)
+    r = CliRunner().invoke(cli, ["jobs", "render", "-c", str(conf), "--out", str(out), "-o", "json"])
+    assert r.exit_code == 0, r.output
+    after = _tree(out)
+    assert "second 50" in (out / "jobs" / "f1" / "r050" / "config.xml").read_text()
+    changed = {k for k in after if after[k] != before.get(k)}
+    assert changed == {"jobs/f1/r050/config.xml", "jobs/f4/r060/config.xml", ".jenkins-kit-bundle"}
+    assert len(json.loads(r.stdout)["removed"]) == 40 and not (out / "jobs" / "f1" / "r113").exists()
+    assert _no_staging(tmp_path)
+    conf.write_text(_many(100, "third"))  # 100 files rewritten: the move into place runs on threads too
+    r = CliRunner().invoke(cli, ["jobs", "render", "-c", str(conf), "--out", str(out), "-o", "json"])
+    assert r.exit_code == 0, r.output
+    third = _tree(out)
+    assert {k for k in third if third[k] != after[k]} == {f"jobs/f{i % 7}/r{i:03d}/config.xml" for i in range(100)}
+    assert all("third" in (out / k).read_text() for k in third if k.endswith("config.xml") and "/r" in k)
+    assert _no_staging(tmp_path)
