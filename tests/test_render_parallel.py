@@ -1,0 +1,69 @@
+"""Rendering on every core (render/parallel.py), through `jenkins-kit jobs render` in its own process
+(the test process has other threads, where the render stays serial by design): the same files, and
+the same first error, as a serial render."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+H = "nfs: {server: 192.168.1.10, path: /nfs_shared/jenkins}\nregistry: {address: 192.168.1.10:8443}\n"
+N = 400  # above PARALLEL_FROM
+
+
+def _conf(path: Path, bad: dict[int, str] | None = None) -> Path:
+    rows = []
+    for i in range(N):
+        desc = (bad or {}).get(i, f"repository {i}")
+        rows.append(f"  - {{name: r{i:03d}, git: 'https://e.com/r{i}.git', description: \"{desc}\", job: {{folder: f{i % 9}}}}}\n")
+    path.write_text(H + "repositories:\n" + "".join(rows))
+    return path
+
+
+def _render(conf: Path, out: Path, processes: str | None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JENKINS_", "JENKINS_KIT_"))}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["JENKINS_KIT_NO_CONFIG_CACHE"] = "1"
+    if processes:
+        env["JENKINS_KIT_RENDER_PROCESSES"] = processes
+    return subprocess.run([sys.executable, "-m", "jenkins_kit", "jobs", "render", "-c", str(conf), "--out", str(out)],
+                          capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork on this platform: rendering stays serial")
+def test_forked_render_writes_exactly_what_a_serial_one_does(tmp_path: Path) -> None:
+    conf = _conf(tmp_path / "c.yaml")
+    serial, forked = _render(conf, tmp_path / "serial", "1"), _render(conf, tmp_path / "forked", "3")
+    assert serial.returncode == 0 and forked.returncode == 0, serial.stderr + forked.stderr
+    a, b = _files(tmp_path / "serial"), _files(tmp_path / "forked")
+    assert len(a) == 9 + 2 * N + 1 and a == b  # folders, two files a job, the manifest
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork on this platform: rendering stays serial")
+def test_the_first_error_is_the_serial_ones_wherever_the_forks_meet_theirs(tmp_path: Path) -> None:
+    """A user template that fails on some repositories only (the config itself is valid, so only the
+    render can tell), in the last share and in the middle one: the error names the earlier repository
+    and the template's line, as a serial render would, and nothing is written."""
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    text = (REPO / "job_templates" / "pipeline.config.xml.j2").read_text()
+    tag = "<keepDependencies>false</keepDependencies>"
+    assert tag in text
+    (tpl / "pipeline.config.xml.j2").write_text(
+        text.replace(tag, '<keepDependencies>{{ repo.nope if repo.name in ("r250", "r390") else "false" }}</keepDependencies>'))
+    conf = _conf(tmp_path / "c.yaml")
+    conf.write_text(conf.read_text().replace("repositories:", f"jobs: {{templates_dir: {tpl}}}\nrepositories:"))
+    serial, forked = _render(conf, tmp_path / "serial", "1"), _render(conf, tmp_path / "forked", "3")
+    assert serial.returncode == forked.returncode == 16, forked.stderr
+    assert "repositories[250] (r250)" in forked.stderr and "pipeline.config.xml.j2:6" in forked.stderr, forked.stderr
+    assert "390" not in forked.stderr and forked.stderr == serial.stderr and "Traceback" not in forked.stderr
+    assert not (tmp_path / "forked").exists() and not (tmp_path / "serial").exists()
