@@ -194,7 +194,7 @@ def main() -> None:
     gc.set_threshold(10_000, 50, 100)
     try:
         code = cli.main(prog_name="jenkins-kit", standalone_mode=False)
-    except SystemExit as e:
+    except SystemExit:
         # click answers EPIPE on stdout with sys.exit(1) and a pacified stdout; 1 reads as a FAILURE
         # build result here, so say what happened: the reader went away (`jenkins-kit ... | head`).
         if isinstance(sys.stdout, click.utils.PacifyFlushWrapper):
