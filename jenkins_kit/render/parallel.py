@@ -55,7 +55,7 @@ def _child(share: list[RenderedJob], w: int) -> None:
 
 
 def _read_all(r: int) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         b = os.read(r, 1 << 20)
         if not b:
