@@ -197,7 +197,7 @@ def main() -> None:
     except SystemExit:
         # click answers EPIPE on stdout with sys.exit(1) and a pacified stdout; 1 reads as a FAILURE
         # build result here, so say what happened: the reader went away (`jenkins-kit ... | head`).
-        if type(sys.stdout).__name__ == "PacifyFlushWrapper":  # click.utils' wrapper, not in its typed API
+        if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):  # click.utils._PacifyFlushWrapper: private
             _exit(_BROKEN_PIPE)
         raise
     _exit(code if isinstance(code, int) else 0)
