@@ -6,6 +6,7 @@ needs its own escaping: templates must pass every value through one of the named
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,6 +41,24 @@ FILTERS = {
 }
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Jinja's own cache of compiled templates, under the user's cache folder.
+
+    Why: compiling the job templates is ~17 ms of every render, plan and apply, more than rendering
+    a hundred jobs. Jinja keys each entry by the template's name and file and checks it against the
+    source's checksum, so an edited template (ours after an upgrade, or yours) is compiled afresh.
+    `JENKINS_KIT_NO_TEMPLATE_CACHE=1` turns it off; a folder that cannot be made means no cache."""
+    if os.environ.get("JENKINS_KIT_NO_TEMPLATE_CACHE"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    d = os.path.join(base, "jenkins-kit", "templates")
+    try:
+        os.makedirs(d, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(d)
+
+
 def make_env(*search_paths: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(p) for p in search_paths]),
@@ -48,6 +67,7 @@ def make_env(*search_paths: Path) -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=_bytecode_cache(),
     )
     env.filters.update(FILTERS)
     env.globals["jcasc_ref"] = escape.jcasc_ref
