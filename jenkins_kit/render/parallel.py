@@ -6,9 +6,10 @@ milliseconds with the templates compiled and the config validated, renders its s
 same render functions, and hands back only the texts. 1,000 jobs: 0.12 s -> 0.07 s on 2 cores;
 10,000: 1.2 s -> 0.65 s.
 
-Only where it is safe and useful: POSIX `fork`, more than one usable core, and no other thread in
-this process (a fork copies only the calling thread, and a lock another thread held would stay held
-in the copy). Otherwise, and whenever a copy fails in any way, the parent renders what is left
+Only where it is safe and useful: Linux, more than one usable core, and no other thread in this
+process (a fork copies only the calling thread, and a lock another thread held would stay held in
+the copy). Not macOS, where a process that has loaded system frameworks (urllib's proxy lookup
+does) must not fork without exec, which is why Python defaults to spawn there. Otherwise, and whenever a copy fails in any way, the parent renders what is left
 itself, so the result, and the first error raised, are exactly those of a serial render.
 `JENKINS_KIT_RENDER_PROCESSES=1` turns it off.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import sys
 import threading
 from typing import TYPE_CHECKING
 
@@ -66,7 +68,7 @@ def _read_all(r: int) -> bytes:
 def render_forked(todo: list[RenderedJob]) -> None:
     """Render `todo` (none rendered yet) across processes; what a copy could not render is left unrendered."""
     n = processes()
-    if n < 2 or not hasattr(os, "fork") or threading.active_count() > 1:
+    if n < 2 or not sys.platform.startswith("linux") or threading.active_count() > 1:
         return
     size = -(-len(todo) // n)
     shares = [todo[k : k + size] for k in range(0, len(todo), size)]
