@@ -297,6 +297,9 @@ def plan_jobs(
         elif diffs:
             fetch.append(l.full_name)
     configs: dict[str, str | None] = dict(zip([f.lower() for f in fetch], _parallel(lambda n: _fetch_config(client, n), fetch, workers)))
+    # What the loop below compares or diffs, rendered at once (on every core when there are many);
+    # in the loop's order, so the first error is the one the loop would meet.
+    render_all([d for key, d in want.items() if key in configs or (diffs and key not in live)])
 
     plan = Plan()
     for key, d in want.items():
