@@ -67,3 +67,43 @@ def test_the_first_error_is_the_serial_ones_wherever_the_forks_meet_theirs(tmp_p
     assert "repositories[250] (r250)" in forked.stderr and "pipeline.config.xml.j2:6" in forked.stderr, forked.stderr
     assert "390" not in forked.stderr and forked.stderr == serial.stderr and "Traceback" not in forked.stderr
     assert not (tmp_path / "forked").exists() and not (tmp_path / "serial").exists()
+
+
+_SCRIPT = r"""
+import os, sys, time
+import jenkins_kit.render.parallel as par
+from jenkins_kit.config import load_config
+from jenkins_kit.render.jobs import render_all, render_jobs
+
+cfg = load_config(sys.argv[1])
+serial = [(j.config_xml, j.jenkinsfile) for j in render_jobs(cfg, lazy=True)]
+how = sys.argv[2]
+real = par._child
+def child(share, w):
+    if share[0].full_name == CHOSEN:
+        if how == "dies":
+            os._exit(3)
+        time.sleep(3600)  # stuck: the parent must stop it
+    real(share, w)
+par._child = child
+par._GRACE_S = 1.0
+jobs = render_jobs(cfg, lazy=True)
+CHOSEN = jobs[len(jobs) // 3 + 1].full_name  # the first job of the middle share (3 processes)
+t = time.monotonic()
+render_all(jobs)
+assert [(j.config_xml, j.jenkinsfile) for j in jobs] == serial
+print("same", round(time.monotonic() - t, 1))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="jobs render in forks on Linux only; elsewhere it is serial")
+@pytest.mark.parametrize("how", ["dies", "hangs"])
+def test_a_copy_that_dies_or_hangs_leaves_its_share_to_the_parent(tmp_path: Path, how: str) -> None:
+    """Through the Python API, in a process of its own (no other threads): a copy that exits without
+    answering, or never finishes (stopped by PID after the grace time), changes nothing but the time."""
+    conf = _conf(tmp_path / "c.yaml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JENKINS_", "JENKINS_KIT_"))}
+    env.update(PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""), JENKINS_KIT_RENDER_PROCESSES="3")
+    p = subprocess.run([sys.executable, "-c", _SCRIPT, str(conf), how], capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 0 and p.stdout.startswith("same"), p.stdout + p.stderr
+    assert float(p.stdout.split()[1]) < 30
