@@ -283,11 +283,12 @@ def _load_plan(path: str) -> dict[str, Any]:
 
 def _apply_with_progress(client, jp, workers: int, *, show: bool):  # type: ignore[no-untyped-def]
     """apply_plan, with a progress bar on stderr when it is a terminal (long applies are minutes)."""
-    from jenkins_kit.jenkins.jobs import apply_plan
+    from jenkins_kit.jenkins.jobs import apply_plan, render_pending
 
     total = len(jp.pending)
     if not (show and total > 1 and err_console().is_terminal):
         return apply_plan(client, jp, workers=workers)
+    render_pending(jp)  # before the bar's refresh thread starts: rendering forks only without threads
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("applying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

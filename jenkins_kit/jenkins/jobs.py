@@ -570,15 +570,20 @@ class _Applier:
             return Outcome(c.name, c.op, False, _msg(e))
 
 
+def render_pending(jplan: JobPlan) -> None:
+    """Render what the plan will send, before anything is sent: a value no template can carry is an
+    error that changes nothing, not a failure halfway through. Call it before starting threads of
+    your own (a progress bar's): with none running, many jobs render on every core."""
+    render_all([jplan.desired[c.name.lower()] for c in jplan.pending if c.name.lower() in jplan.desired])
+
+
 def apply_plan(client: Any, jplan: JobPlan, *, workers: int = 16,
                progress: Callable[[Outcome], None] | None = None) -> ApplyReport:
     """Execute the pending changes of a plan. Parents before children, deletes children first."""
     t0 = time.monotonic()
     applier = _Applier(client, jplan)
     pending = jplan.pending
-    # Render what will be sent before sending anything: a value no template can carry is an error
-    # that changes nothing, not a failure halfway through.
-    render_all([jplan.desired[c.name.lower()] for c in pending if c.name.lower() in jplan.desired])
+    render_pending(jplan)
     writes = [c for c in pending if c.op in ("create", "update", "replace", "disable")]
     deletes = [c for c in pending if c.op == "delete"]
     # Folders first by depth, then the rest: FIFO submission means a parent always starts before
