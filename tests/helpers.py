@@ -73,3 +73,14 @@ def until(pred: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:
             return v
         time.sleep(interval)
     raise AssertionError("condition not reached")
+
+
+def agent_kubectl(tmp_path: Path, kubectl: str, cfg: LabConfig) -> Path:
+    """A folder to put first on PATH whose `kubectl` is the real one acting as the agent ServiceAccount
+    (`--as`), so a pipeline's kubectl steps run with exactly the RBAC the agent pods get."""
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    sa = f"system:serviceaccount:{cfg.agents.namespace}:{cfg.agents.service_account}"
+    (shim / "kubectl").write_text(f'#!/bin/sh\nexec "{kubectl}" --as="{sa}" "$@"\n')
+    (shim / "kubectl").chmod(0o755)
+    return shim

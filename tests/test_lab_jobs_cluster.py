@@ -13,6 +13,8 @@ import uuid
 import pytest
 import yaml
 
+from tests.helpers import agent_kubectl
+
 pytestmark = pytest.mark.cluster
 
 REG_PW = "pull-pw-5c1d9e7a3b"
@@ -119,11 +121,7 @@ def test_echo_ip_promotes_through_dev_qa_prod_as_the_agent(lab_cluster, applied,
     job = next(j for j in render_jobs(cfg) if j.repository == "echo-ip")
     jf = job.jenkinsfile
     assert "<name>DEPLOY_TO_QA</name>" in job.config_xml  # the qa gate is a job parameter
-    shim = tmp_path / "bin"
-    shim.mkdir()
-    sa = f"system:serviceaccount:{cfg.agents.namespace}:{cfg.agents.service_account}"
-    (shim / "kubectl").write_text(f'#!/bin/sh\nexec "{lab_cluster.kubectl}" --as="{sa}" "$@"\n')
-    (shim / "kubectl").chmod(0o755)
+    shim = agent_kubectl(tmp_path, lab_cluster.kubectl, cfg)
     env_base = lab_cluster.env()
     env_base["PATH"] = f"{shim}{os.pathsep}{env_base['PATH']}"
     for name in ("dev", "qa", "prod"):
@@ -221,11 +219,7 @@ def test_own_manifests_get_the_pull_secret_too(lab_cluster, applied, tmp_path, m
         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "own"}},
                  "template": {"metadata": {"labels": {"app": "own"}},
                               "spec": {"containers": [{"name": "app", "image": "placeholder:0"}]}}}}))
-    shim = tmp_path / "bin"
-    shim.mkdir()
-    sa = f"system:serviceaccount:{cfg.agents.namespace}:{cfg.agents.service_account}"
-    (shim / "kubectl").write_text(f'#!/bin/sh\nexec "{lab_cluster.kubectl}" --as="{sa}" "$@"\n')
-    (shim / "kubectl").chmod(0o755)
+    shim = agent_kubectl(tmp_path, lab_cluster.kubectl, cfg)
     env = lab_cluster.env()
     env["PATH"] = f"{shim}{os.pathsep}{env['PATH']}"
     for vars_, script in _sh_steps(jf, "Deploy to dev") + _sh_steps(jf, "Rollout dev"):

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.helpers import agent_kubectl
 from tests.test_bootstrap_cluster import CHART, OUTPUTS, Kit, write_config
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
@@ -171,11 +172,7 @@ def test_deploy_stage_runs_as_the_agent_service_account(lab, tmp_path):
     conf.write_text(yaml.safe_dump(data))
     cfg = load_config(str(conf))
     # kubectl, as the agent ServiceAccount: a shim first on PATH adds the impersonation.
-    shim = tmp_path / "bin"
-    shim.mkdir()
-    sa = f"system:serviceaccount:{cfg.agents.namespace}:{cfg.agents.service_account}"
-    (shim / "kubectl").write_text(f'#!/bin/sh\nexec "{kit.cluster.kubectl}" --as="{sa}" "$@"\n')
-    (shim / "kubectl").chmod(0o755)
+    shim = agent_kubectl(tmp_path, kit.cluster.kubectl, cfg)
 
     def rehearse(deploy_namespace: str) -> subprocess.CompletedProcess:
         data["agents"]["deploy_namespace"] = deploy_namespace
@@ -294,11 +291,7 @@ def test_shell_template_pod_and_the_books_freestyle_steps(lab, tmp_path):
     finally:
         kit.cluster.api.delete(f"/api/v1/namespaces/{ns}/pods/jk-shell-agent")
 
-    shim = tmp_path / "bin"
-    shim.mkdir()
-    sa = f"system:serviceaccount:{cfg.agents.namespace}:{cfg.agents.service_account}"
-    (shim / "kubectl").write_text(f'#!/bin/sh\nexec "{kit.cluster.kubectl}" --as="{sa}" "$@"\n')
-    (shim / "kubectl").chmod(0o755)
+    shim = agent_kubectl(tmp_path, kit.cluster.kubectl, cfg)
     # the agent container's environment as the shell template sets it (minus PATH: the shim and this kubectl)
     jnlp_env = {e["envVar"]["key"]: e["envVar"]["value"] for e in shell["containers"][0]["envVars"]}
     env = dict(kit.env, PATH=f"{shim}{os.pathsep}{kit.env['PATH']}", BUILD_NUMBER="3",
