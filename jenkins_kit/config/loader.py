@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from jenkins_kit.cache import cache_dir
 from jenkins_kit.config.schema import LOC_MARK, LabConfig
 from jenkins_kit.errors import ConfigError, ConfigProblem
 
@@ -366,8 +367,7 @@ _CACHE_KEEP = 16
 def _cache_dir() -> Path | None:
     if os.environ.get("JENKINS_KIT_NO_CONFIG_CACHE"):
         return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "jenkins-kit" / "config"
+    return cache_dir("config")
 
 
 def _cache_path(text: str) -> Path | None:

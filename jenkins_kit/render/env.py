@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 
 from jenkins_kit import escape
+from jenkins_kit.cache import cache_dir
 
 _PKG = Path(__file__).resolve().parent.parent
 
@@ -50,8 +51,7 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     `JENKINS_KIT_NO_TEMPLATE_CACHE=1` turns it off; a folder that cannot be made means no cache."""
     if os.environ.get("JENKINS_KIT_NO_TEMPLATE_CACHE"):
         return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    d = os.path.join(base, "jenkins-kit", "templates")
+    d = str(cache_dir("templates"))
     try:
         os.makedirs(d, mode=0o700, exist_ok=True)
     except OSError:

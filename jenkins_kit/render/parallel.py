@@ -46,16 +46,15 @@ def processes() -> int:
 
 
 def _child(share: list[RenderedJob], w: int) -> None:
-    """In the fork: render the share in order, stop at the first failure, send back (texts, failed index)."""
+    """In the fork: render the share in order up to its first failure and send back those texts (the
+    parent renders the rest itself, the failing job first, and so raises what a serial render would)."""
     texts: list[tuple[str, str | None]] = []
-    failed = -1
-    for i, j in enumerate(share):
+    for j in share:
         try:
             texts.append((j.config_xml, j.jenkinsfile))
-        except BaseException:  # noqa: BLE001 - the parent renders this one again and raises what it raises
-            failed = i
+        except BaseException:  # noqa: BLE001 - see above
             break
-    data = pickle.dumps((texts, failed), protocol=pickle.HIGHEST_PROTOCOL)
+    data = pickle.dumps(texts, protocol=pickle.HIGHEST_PROTOCOL)
     view = memoryview(data)
     while view:
         view = view[os.write(w, view):]
@@ -114,7 +113,7 @@ def render_forked(todo: list[RenderedJob]) -> None:
                 os.kill(pid, signal.SIGKILL)  # our own fork, by its PID
             os.waitpid(pid, 0)
             try:
-                texts, _failed = pickle.loads(data or b"")
+                texts = pickle.loads(data or b"")
             except Exception:  # noqa: BLE001 - a copy that died or was stopped: the caller renders its share
                 continue
             for j, (xml, jf) in zip(share, texts):
