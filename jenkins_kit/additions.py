@@ -256,10 +256,10 @@ def read_fragments(cfg: Any, base_dir: Path | None) -> dict[str, tuple[str, str]
 def check_fragments(cfg: Any, base_dir: Path | None, config_file: str) -> None:
     """Raise ConfigError for every problem of the user's JCasC files (the config's other additions are checked
     by the schema's validators while loading)."""
-    from jenkins_kit.render.jcasc import render_managed_jcasc
-
     if not cfg.jenkins.jcasc_files:
         return
+    from jenkins_kit.render.jcasc import render_managed_jcasc
+
     problems: list[ConfigProblem] = []
     managed = parse_managed(render_managed_jcasc(cfg))
     try:

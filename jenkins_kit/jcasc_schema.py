@@ -17,9 +17,10 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "jcasc.json"
 Loc = tuple[Any, ...]
@@ -257,6 +258,8 @@ class _Positions(dict):
 
 def load_positions(text: str) -> tuple[Any, _Positions]:
     """Parse YAML keeping each node's position. Raises yaml.YAMLError on bad YAML."""
+    import yaml  # here, not at the top: a config load that needs no YAML (a cache hit) should not import it
+
     node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     pos = _Positions()
     sc = yaml.constructor.SafeConstructor()

@@ -37,7 +37,7 @@ def _no_compose(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls.append(1)
         return real(*a, **kw)
 
-    monkeypatch.setattr(loader.yaml, "compose", counting)
+    monkeypatch.setattr(yaml, "compose", counting)  # config/compose.py calls it through the module
     return calls
 
 
@@ -97,3 +97,28 @@ def test_data_json_cannot_carry_is_not_cached(cache_home: Path) -> None:
 
     loader._cache_put(cache_home / "x.json", {"when": datetime.date(2026, 11, 29)})
     assert not (cache_home / "x.json").exists()
+
+
+def test_a_cache_hit_does_not_import_yaml(tmp_path: Path, cache_home: Path) -> None:
+    """The point of the cache on every command after the first: importing PyYAML alone costs ~10 ms,
+    more than the rest of a hit. Asked of a fresh interpreter, since this one has imported it long ago."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    f = tmp_path / "lab.yaml"
+    f.write_text(LAB)
+    probe = ("import json, sys\nfrom jenkins_kit.config import load_config\ncfg = load_config(sys.argv[1])\n"
+             "print(json.dumps([cfg.repositories[0].job.keep_builds, 'yaml' in sys.modules]))")
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env.pop("JENKINS_KIT_NO_CONFIG_CACHE", None)
+
+    def run() -> list:
+        out = subprocess.run([sys.executable, "-c", probe, str(f)], env=env, capture_output=True, text=True, timeout=120, check=True)
+        return json.loads(out.stdout)
+
+    assert run() == [5, True]  # the first load composes the text
+    assert run() == [5, False]  # the second is served from the cache without PyYAML
+    f.write_text(LAB.replace("keep_builds: 5", "keep_builds: 7"))
+    assert run() == [7, True]
