@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from jenkins_kit.cli.main import cli
 
+REPO = Path(__file__).resolve().parents[1]
 H = "nfs: {server: 192.168.1.10, path: /nfs_shared/jenkins}\nregistry: {address: 192.168.1.10:8443}\n"
 REPOS = "repositories: [{name: app, git: 'https://e.com/app.git', job: {folder: team}}, {name: two, git: 'https://e.com/two.git'}]\n"
 
@@ -113,3 +117,49 @@ def test_a_large_render_on_threads_creates_updates_and_removes_as_one_thread_wou
     assert {k for k in third if third[k] != after[k]} - {".jenkins-kit-bundle"} == {f"jobs/f{i % 7}/r{i:03d}/config.xml" for i in range(100)}
     assert all("third" in (out / k).read_text() for k in third if k.endswith("config.xml") and "/r" in k)
     assert _no_staging(tmp_path)
+
+
+_COPY_FAILS = r"""
+import os, sys, time
+from pathlib import Path
+from types import SimpleNamespace
+import jenkins_kit.render.parallel as par
+import jenkins_kit.render.write as w
+
+how, out = sys.argv[1], Path(sys.argv[2])
+files = {f"jobs/f{i % 7}/r{i:03d}/{n}": f"{n} of r{i}\n" * 50 for i in range(300) for n in ("config.xml", "Jenkinsfile")}
+parent, real, done = os.getpid(), w._write_new, []
+def write_new(path, data, mode, *, again=False):
+    if os.getpid() != parent:  # in the forked copy
+        if len(done) == 5:
+            if how == "dies":
+                os._exit(3)
+            if how == "raises":
+                raise OSError(28, "No space left on device")
+            time.sleep(3600)  # stuck: the parent must stop it
+        done.append(path)
+    real(path, data, mode, again=again)
+w._write_new = write_new
+par._GRACE_S = 1.0
+assert par.can_fork()
+t = time.monotonic()
+statuses = w.write_bundle(SimpleNamespace(files=files), out)
+got = {str(p.relative_to(out)): p.read_text() for p in out.rglob("*") if p.is_file() and p.name != w.MANIFEST}
+assert got == files and {s for _, s in statuses} == {"created"}, (len(got), len(files))
+print("same", round(time.monotonic() - t, 1))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the writer forks on Linux only")
+@pytest.mark.parametrize("how", ["dies", "raises", "hangs"])
+def test_a_writer_copy_that_fails_halfway_leaves_its_half_to_the_parent(tmp_path: Path, how: str) -> None:
+    """Through the Python API, in a process of its own (no other threads, so the writer forks): the
+    copy writes five files of its half and then dies, fails, or never finishes (stopped by PID after
+    the grace time); the parent writes that half again over what the copy left, and the bundle is
+    whole, with nothing staged left behind."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JENKINS_", "JENKINS_KIT_"))}
+    env.update(PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""), JENKINS_KIT_RENDER_PROCESSES="2")
+    p = subprocess.run([sys.executable, "-c", _COPY_FAILS, how, str(tmp_path / "out")], capture_output=True, text=True,
+                       timeout=120, env=env, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0 and p.stdout.startswith("same"), p.stdout + p.stderr
+    assert float(p.stdout.split()[1]) < 30 and _no_staging(tmp_path)

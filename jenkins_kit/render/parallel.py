@@ -13,6 +13,10 @@ does) must not fork without exec, which is why Python defaults to spawn there. O
 whenever a copy fails in any way (or is not done long after the parent's own share: it is then
 killed), the parent renders what is left itself, so the result, and the first error raised, are
 exactly those of a serial render. `JENKINS_KIT_RENDER_PROCESSES=1` turns it off.
+
+`with_copy` is the same idea for work whose result is a side effect (render/write.py stages half of
+a bundle's files in a copy): nothing is sent back but an exit status, and the parent redoes what a
+failed copy left.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -43,6 +48,53 @@ def processes() -> int:
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
     return max(1, min(cores, _MAX_PROCESSES))
+
+
+def can_fork() -> bool:
+    """Whether a forked copy is both safe and useful here (see the module doc)."""
+    return sys.platform.startswith("linux") and threading.active_count() == 1 and processes() >= 2
+
+
+def with_copy(here: Callable[[], None], there: Callable[[], None], redo: Callable[[], None]) -> None:
+    """Run `here()` in this process while a forked copy runs `there()`; `redo()` here what the copy
+    did not finish (it failed, died, or was still busy long after `here()`: then it is killed).
+
+    For work whose result is a side effect, such as files written: nothing comes back but the
+    copy's exit status, so `redo` must accept what a copy that stopped halfway left behind. An
+    error of `here()` is raised once the copy has ended, so nothing runs on behind the caller."""
+    r, w = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:  # no fork (limits, memory): all of it here
+        os.close(r)
+        os.close(w)
+        here()
+        redo()
+        return
+    if pid == 0:  # the copy: never returns, never runs the parent's exit handlers or flushes its buffers
+        code = 1
+        try:
+            os.close(r)
+            there()
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    t0 = time.monotonic()
+    ok = False
+    try:
+        here()
+    finally:
+        try:
+            ok = _read_all(r, time.monotonic() + max(_GRACE_S, 10 * (time.monotonic() - t0))) is not None
+        finally:
+            os.close(r)
+        if not ok:
+            os.kill(pid, signal.SIGKILL)  # our own fork, by its PID
+        _, status = os.waitpid(pid, 0)
+        ok = ok and os.waitstatus_to_exitcode(status) == 0
+    if not ok:
+        redo()
 
 
 def _child(share: list[RenderedJob], w: int) -> None:

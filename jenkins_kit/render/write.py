@@ -93,9 +93,11 @@ def _read(path: str) -> bytes | None:
         return None
 
 
-def _write_new(path: str, data: bytes, mode: int) -> None:
-    """A new file with exactly `mode` whatever the umask (fchmod: no second path lookup)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
+def _write_new(path: str, data: bytes, mode: int, *, again: bool = False) -> None:
+    """A new file with exactly `mode` whatever the umask (fchmod: no second path lookup). `again`:
+    it may already be there, half written by a forked copy that failed (in our own staging folder)."""
+    excl = os.O_TRUNC if again else os.O_EXCL
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | excl | getattr(os, "O_CLOEXEC", 0), mode)
     try:
         os.fchmod(fd, mode)
         view = memoryview(data)
@@ -110,8 +112,18 @@ _PROBE = 32  # files written on one thread first, timed
 _SLOW_S = 100e-6  # a file taking longer than this to create (its folder included) is kernel-bound
 
 
-def _by_folder(files: list[tuple[str, bytes]], work: Callable[[str, list[tuple[str, bytes]]], None]) -> None:
-    """`work(folder, files in it)` for every folder; on a few threads once creating files proves slow.
+Work = Callable[[str, list[tuple[str, bytes]]], None]
+
+
+def _by_folder(files: list[tuple[str, bytes]], work: Work, redo: Work | None = None) -> None:
+    """`work(folder, files in it)` for every folder: half of them in a forked copy of this process
+    when `redo` (the same work, tolerating what a failed copy left) is given and a fork is possible,
+    else on a few threads once creating files proves slow.
+
+    Why a copy: each file is a few system calls, and two processes make them on two cores with no
+    lock between them, on a tmpfs as on a disk (1,000 folders of two files on /dev/shm: 23 ms ->
+    13 ms). The copy shares the texts with this process (fork), so nothing is sent back; if it fails,
+    this process does its half again, and the first error in file order is the one raised.
 
     Why threads: creating a file or a folder is kernel work that runs outside the GIL, and on the
     virtual disks this project runs on it costs 0.1-0.3 ms of CPU each; a 1,000-job `jobs render`
@@ -125,6 +137,17 @@ def _by_folder(files: list[tuple[str, bytes]], work: Callable[[str, list[tuple[s
     for item in files:
         groups.setdefault(item[0].rpartition("/")[0], []).append(item)
     items = list(groups.items())
+    if redo is not None and len(files) >= _PARALLEL_FROM:
+        from jenkins_kit.render import parallel
+
+        if parallel.can_fork():
+            k, seen = 0, 0
+            while k < len(items) and seen < len(files) // 2:
+                seen += len(items[k][1])
+                k += 1
+            first, second = items[:k], items[k:]
+            parallel.with_copy(lambda: _each(work, first), lambda: _each(work, second), lambda: _each(redo, second))
+            return
     threads = min(4, os.cpu_count() or 1)
     done = k = 0
     t0 = time.perf_counter()
@@ -143,6 +166,11 @@ def _by_folder(files: list[tuple[str, bytes]], work: Callable[[str, list[tuple[s
     with ThreadPoolExecutor(threads) as ex:
         for f in [ex.submit(work, d, group) for d, group in items[k:]]:
             f.result()
+
+
+def _each(work: Work, items: list[tuple[str, list[tuple[str, bytes]]]]) -> None:
+    for d, group in items:
+        work(d, group)
 
 
 def write_bundle(bundle: Files, out: Path, scope: str = "") -> list[tuple[str, str]]:
@@ -196,13 +224,13 @@ def write_bundle(bundle: Files, out: Path, scope: str = "") -> list[tuple[str, s
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(o))}.jenkins-kit-", dir=parent)
     try:
-        def stage(d: str, group: list[tuple[str, bytes]]) -> None:
+        def stage(d: str, group: list[tuple[str, bytes]], again: bool = False) -> None:
             if d:
                 os.makedirs(os.path.join(staging, d), exist_ok=True)
             for rel, data in group:
-                _write_new(os.path.join(staging, rel), data, 0o755 if rel.endswith(".sh") else 0o644)
+                _write_new(os.path.join(staging, rel), data, 0o755 if rel.endswith(".sh") else 0o644, again=again)
 
-        _by_folder(changed + [(MANIFEST, manifest.encode("utf-8"))], stage)
+        _by_folder(changed + [(MANIFEST, manifest.encode("utf-8"))], stage, lambda d, group: stage(d, group, again=True))
         if out_mode == _MISSING:
             os.chmod(staging, 0o755)
             os.rename(staging, o)
