@@ -89,6 +89,38 @@ def test_spec_hash_follows_the_templates_a_job_uses(tmp_path: Path):
     assert h["plain"] != before["plain"] and h["gopher"] == before["gopher"]
 
 
+def test_remembered_template_references_give_the_same_spec_hashes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The templates a template names are remembered by its text (render/env.py referenced_templates):
+    the hashes are the same with the memo cold, warm, unreadable or off, and a template edited to
+    include another one is parsed again (the edit is followed, not the memo)."""
+    import jenkins_kit.render.env as env_mod
+
+    def hashes(tdir: Path | None = None) -> dict[str, str]:
+        env_mod._refs_memo.cache_clear()
+        env_mod.template_env.cache_clear()
+        repos = [{"name": "plain", "git": "https://e.com/plain.git"}, {"name": "gopher", "git": "https://e.com/gopher.git", "job": {"template": "go"}}]
+        return {j.full_name: j.spec_hash for j in render_jobs(base_config(repos), templates_dir=tdir, lazy=True)}
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("JENKINS_KIT_NO_TEMPLATE_CACHE", "1")
+    off = hashes()
+    monkeypatch.delenv("JENKINS_KIT_NO_TEMPLATE_CACHE")
+    memo = tmp_path / "cache" / "jenkins-kit" / "templates" / "template-refs.json"
+    assert hashes() == off and memo.is_file()  # cold: parsed, then remembered
+    assert hashes() == off  # warm
+    memo.write_text("{not json")
+    assert hashes() == off
+    tdir = tmp_path / "templates"
+    tdir.mkdir()
+    (tdir / "_extra.j2").write_text("// extra\n")
+    go = (data_dir("job_templates") / "go.Jenkinsfile.j2").read_text()
+    (tdir / "go.Jenkinsfile.j2").write_text(go + '{% include "_extra.j2" %}\n')
+    first = hashes(tdir)
+    (tdir / "_extra.j2").write_text("// extra, edited\n")  # only the included template changes
+    second = hashes(tdir)
+    assert first["gopher"] != off["gopher"] and second["gopher"] != first["gopher"] and second["plain"] == off["plain"]
+
+
 def test_a_value_no_template_can_carry_stops_apply_before_anything_is_sent(jenkins_double):
     d = jenkins_double
     repos = _repos(5)

@@ -6,7 +6,10 @@ needs its own escaping: templates must pass every value through one of the named
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -79,3 +82,52 @@ def template_env(name: str, user_dir: str | None = None) -> jinja2.Environment:
     """Environment for a shipped folder; a user folder, when given, overrides templates by name."""
     paths = [Path(user_dir)] if user_dir else []
     return make_env(*paths, data_dir(name))
+
+
+_REFS_FILE = "template-refs.json"
+_REFS_KEEP = 256
+
+
+@lru_cache(maxsize=1)
+def _refs_memo() -> dict[str, list[str | None]]:
+    if os.environ.get("JENKINS_KIT_NO_TEMPLATE_CACHE"):
+        return {}
+    try:
+        with open(os.path.join(cache_dir("templates"), _REFS_FILE), "rb") as f:
+            data = json.loads(f.read())
+    except (OSError, ValueError):
+        return {}
+    ok = isinstance(data, dict) and all(isinstance(v, list) and all(x is None or isinstance(x, str) for x in v) for v in data.values())
+    return data if ok else {}
+
+
+def referenced_templates(env: jinja2.Environment, source: str) -> list[str | None]:
+    """The templates a template's source includes, imports or extends (None: a name computed at
+    render time), as `jinja2.meta.find_referenced_templates` finds them.
+
+    Why remembered (beside Jinja's compiled templates, keyed by a digest of the source and of the
+    Jinja version): finding them means parsing the template, ~7 ms of every command that renders
+    jobs, while the answer depends on the text alone. A syntax error raises, and is not remembered."""
+    memo = _refs_memo()
+    key = hashlib.sha256(f"{jinja2.__version__}\0{source}".encode("utf-8", "surrogatepass")).hexdigest()
+    hit = memo.get(key)
+    if hit is not None:
+        return list(hit)
+    from jinja2.meta import find_referenced_templates
+
+    refs = list(find_referenced_templates(env.parse(source)))
+    if os.environ.get("JENKINS_KIT_NO_TEMPLATE_CACHE"):
+        return refs
+    memo[key] = refs
+    while len(memo) > _REFS_KEEP:
+        memo.pop(next(iter(memo)))  # the oldest entry first (dicts keep insertion order)
+    d = cache_dir("templates")
+    try:
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(json.dumps(memo).encode("utf-8"))
+        os.replace(tmp, os.path.join(d, _REFS_FILE))  # commands may run side by side: whole or not at all
+    except OSError:
+        pass  # a cache that cannot be written is no error
+    return refs

@@ -27,7 +27,7 @@ import jinja2
 from jenkins_kit import escape
 from jenkins_kit.config.schema import GeneratedDeploy, JobOptions, LabConfig, Repository
 from jenkins_kit.errors import InvalidValue
-from jenkins_kit.render.env import template_env
+from jenkins_kit.render.env import referenced_templates, template_env
 
 MARKER_PREFIX = "[managed by jenkins-kit; "
 # Current form: owner (the config's `jobs.owner`), item (digest of the full name the item was written
@@ -249,8 +249,6 @@ class _Renderer:
         d = self._digests.get(name)
         if d is not None:
             return d
-        import jinja2.meta
-
         h = hashlib.sha256(f"jenkins-kit render {RENDER_SCHEME}\0".encode())
         todo, seen = [name], set()
         while todo:
@@ -261,7 +259,7 @@ class _Renderer:
             try:
                 assert self.env.loader is not None  # template_env always sets one
                 source = self.env.loader.get_source(self.env, n)[0]
-                refs = list(jinja2.meta.find_referenced_templates(self.env.parse(source)))
+                refs = referenced_templates(self.env, source)
             except Exception as e:  # missing template, syntax error: said precisely, as on render
                 raise InvalidValue("jobs.templates", n, f"template cannot be loaded: {e}", "check job_templates/ and jobs.templates_dir") from e
             h.update(f"{n}\0{len(source)}\0{source}\0".encode())
