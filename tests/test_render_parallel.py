@@ -79,12 +79,12 @@ cfg = load_config(sys.argv[1])
 serial = [(j.config_xml, j.jenkinsfile) for j in render_jobs(cfg, lazy=True)]
 how = sys.argv[2]
 real = par._child
-def child(share, w):
+def child(share, fn, w):
     if share[0].full_name == CHOSEN:
         if how == "dies":
             os._exit(3)
         time.sleep(3600)  # stuck: the parent must stop it
-    real(share, w)
+    real(share, fn, w)
 par._child = child
 par._GRACE_S = 1.0
 jobs = render_jobs(cfg, lazy=True)

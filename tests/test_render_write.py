@@ -128,8 +128,8 @@ import jenkins_kit.render.write as w
 
 how, out = sys.argv[1], Path(sys.argv[2])
 files = {f"jobs/f{i % 7}/r{i:03d}/{n}": f"{n} of r{i}\n" * 50 for i in range(300) for n in ("config.xml", "Jenkinsfile")}
-parent, real, done = os.getpid(), w._write_new, []
-def write_new(path, data, mode, *, again=False):
+parent, real, done = os.getpid(), w._write_staged, []
+def write_staged(path, data, mode):
     if os.getpid() != parent:  # in the forked copy
         if len(done) == 5:
             if how == "dies":
@@ -138,8 +138,8 @@ def write_new(path, data, mode, *, again=False):
                 raise OSError(28, "No space left on device")
             time.sleep(3600)  # stuck: the parent must stop it
         done.append(path)
-    real(path, data, mode, again=again)
-w._write_new = write_new
+    real(path, data, mode)
+w._write_staged = write_staged
 par._GRACE_S = 1.0
 assert par.can_fork()
 t = time.monotonic()

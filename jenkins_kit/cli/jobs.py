@@ -308,24 +308,15 @@ def render_cmd(config_path: str, out_dir: str, as_json: bool) -> None:
     Examples:
       jenkins-kit jobs render --out out/
     """
-    from types import SimpleNamespace
+    from jenkins_kit.render.write import job_files, write_jobs
 
-    from jenkins_kit.render.write import write_bundle
-
-    _, desired = _desired(config_path)
+    _, desired = _desired(config_path, lazy=True)  # rendered by whichever process writes them (write_jobs)
     out = Path(out_dir)
-    files: dict[str, str] = {}
-    written = []
-    for j in desired:
-        base = f"jobs/{j.full_name}"
-        files[f"{base}/config.xml"] = j.config_xml
-        names = ["config.xml"]
-        if j.jenkinsfile is not None:
-            files[f"{base}/Jenkinsfile"] = j.jenkinsfile
-            names.append("Jenkinsfile")
-        written.append({"name": j.full_name, "kind": j.kind, "spec_hash": j.spec_hash, "dir": str(out / base), "files": names})
+    base = str(out / "jobs")
+    written = [{"name": j.full_name, "kind": j.kind, "spec_hash": j.spec_hash, "dir": f"{base}/{j.full_name}",
+                "files": [p.rpartition("/")[2] for p in job_files(j)]} for j in desired]
     # Same writer as `render`: all or nothing, and jobs no longer rendered are removed from jobs/.
-    results = write_bundle(SimpleNamespace(files=files), out, scope="jobs/")
+    results = write_jobs(desired, out, scope="jobs/")
     removed = [p for p, st in results if st == "removed"]
     if as_json:
         print_json({"jobs": written, "removed": removed})

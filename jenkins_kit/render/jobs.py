@@ -109,11 +109,13 @@ class RenderedJob:
     lazily with `render=` returning `(config_xml, jenkinsfile)`.
     """
 
-    __slots__ = ("full_name", "kind", "spec_hash", "repository", "owner", "disabled", "_xml", "_jenkinsfile", "_render")
+    __slots__ = ("full_name", "kind", "spec_hash", "repository", "owner", "disabled", "has_jenkinsfile", "_xml", "_jenkinsfile",
+                 "_render")
 
     def __init__(self, full_name: str, kind: str, config_xml: str | None = None, jenkinsfile: str | None = None,
                  spec_hash: str = "", repository: str | None = None, owner: str | None = None, *,
-                 disabled: bool | None = None, render: Callable[[], tuple[str, str | None]] | None = None) -> None:
+                 disabled: bool | None = None, render: Callable[[], tuple[str, str | None]] | None = None,
+                 has_jenkinsfile: bool | None = None) -> None:
         self.full_name = full_name  # "folder/sub/name"
         self.kind = kind  # "pipeline" | "multibranch" | "freestyle" | "folder"
         self.spec_hash = spec_hash
@@ -125,6 +127,11 @@ class RenderedJob:
         if disabled is None:
             disabled = config_xml is not None and "<disabled>true</disabled>" in config_xml
         self.disabled = disabled  # the job is desired disabled (known without rendering)
+        if has_jenkinsfile is None:
+            if render is not None:
+                raise TypeError("a lazily rendered job must say whether it renders a Jenkinsfile (has_jenkinsfile)")
+            has_jenkinsfile = jenkinsfile is not None
+        self.has_jenkinsfile = has_jenkinsfile  # known without rendering: where `jobs render` writes it
 
     def _set_rendered(self, config_xml: str, jenkinsfile: str | None) -> None:
         """Texts rendered elsewhere (another process) from this job's own render function."""
@@ -134,6 +141,7 @@ class RenderedJob:
         if self._xml is _UNSET:
             assert self._render is not None
             xml, jf = self._render()
+            assert (jf is not None) == self.has_jenkinsfile, self.full_name
             self._jenkinsfile, self._xml, self._render = jf, xml, None
 
     @property
@@ -294,7 +302,7 @@ class _Renderer:
                 raise _template_failed(e, f"folder {full_name}") from None
             return self.finish(text, full_name, h), None
 
-        return RenderedJob(full_name, "folder", spec_hash=h, owner=self.owner, disabled=False, render=render)
+        return RenderedJob(full_name, "folder", spec_hash=h, owner=self.owner, disabled=False, render=render, has_jenkinsfile=False)
 
     def repo_job(self, i: int, repo: Repository) -> RenderedJob:
         """Name, kind and spec hash now, with every check that needs no template; the texts when first
@@ -365,7 +373,7 @@ class _Renderer:
                 raise _template_failed(e, f"repositories[{i}] ({repo.name})") from None
 
         return RenderedJob(full_name, kind, spec_hash=h, repository=repo.name, owner=self.owner, disabled=bool(job.disabled),
-                           render=render)
+                           render=render, has_jenkinsfile=generated)
 
     def _render_repo_job(self, i: int, repo: Repository, job: JobOptions, opts: dict, user_desc: str | None, full_name: str,
                          tname: str, spec_hash: str, generated: bool) -> tuple[str, str | None]:
