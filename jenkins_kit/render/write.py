@@ -12,8 +12,6 @@ folder found missing is not looked into.
 from __future__ import annotations
 
 import os
-import secrets
-import shutil
 import stat
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -181,7 +179,7 @@ class BundleWriter:
         self._parent = parent
         # Named now and made on first need, by whichever process stages first (so a rerun with
         # nothing to change makes nothing at all); unguessable, as mkdtemp's.
-        self._staging = os.path.join(parent, f".{base}.jenkins-kit-{secrets.token_hex(8)}")
+        self._staging = os.path.join(parent, f".{base}.jenkins-kit-{os.urandom(8).hex()}")
         self._made: set[str] = set()
 
     def _folder(self, d: str) -> None:
@@ -215,6 +213,8 @@ class BundleWriter:
 
     def discard(self) -> None:
         if os.path.lexists(self._staging):
+            import shutil  # only here: a write that succeeds has nothing staged left to remove
+
             shutil.rmtree(self._staging, ignore_errors=True)
 
     def commit(self, statuses: Sequence[str]) -> list[tuple[str, str]]:
