@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from jenkins_kit.render.jobs import RenderedJob
@@ -58,16 +58,12 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and threading.active_count() == 1 and processes() >= 2
 
 
-def _child(share: Sequence[T], fn: Callable[[T], R], w: int) -> None:
-    """In the fork: `fn` over the share in order up to its first failure, and send back those results
-    (the parent does the rest itself, the failing item first, and so raises what a serial run would)."""
-    results: list[R] = []
-    for item in share:
-        try:
-            results.append(fn(item))
-        except BaseException:  # noqa: BLE001 - see above
-            break
-    data = pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
+Claims = Callable[[], "dict[int, list[Any]]"]
+
+
+def _child(work: Claims, w: int) -> None:
+    """In the fork: claim and do chunks until none is left or one fails, and send back those done."""
+    data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
     view = memoryview(data)
     while view:
         view = view[os.write(w, view):]
@@ -86,58 +82,85 @@ def _read_all(r: int, deadline: float) -> bytes | None:
         chunks.append(b)
 
 
-def map_forked(items: Sequence[T], fn: Callable[[T], R], *, processes_: int | None = None) -> list[R]:
-    """`[fn(x) for x in items]`, the items split between this process and forked copies.
+_CHUNKS_PER_PROCESS = 16
 
-    The parent takes the first share, so its first error is the first of all; what a copy did not
-    return (it failed, died or hung) is done here afterwards, in order. Serial when forking is not
-    possible (see `can_fork`)."""
+
+def map_forked(items: Sequence[T], fn: Callable[[T], R], *, processes_: int | None = None) -> list[R]:
+    """`[fn(x) for x in items]`, the items shared between this process and forked copies.
+
+    The items are cut into chunks, and each process claims the next chunk when it is free (one byte
+    read from a pipe holding a byte per chunk: a read is atomic, so no chunk is claimed twice). A copy
+    is slower than its parent (its first touch of each memory page copies it), and other programs take
+    turns on the cores; claiming keeps every process busy to the end, where fixed shares left the
+    parent waiting for the slowest copy. A process stops at its first failure (the parent then takes
+    the rest off the queue). Afterwards the parent does every chunk no copy returned, in order, so
+    the first error raised is the first of a serial run. Serial when forking is not possible
+    (see `can_fork`)."""
     n = processes_ if processes_ is not None else processes()
     if n < 2 or len(items) < 2 or not can_fork():
         return [fn(x) for x in items]
-    size = -(-len(items) // n)
-    shares = [items[k : k + size] for k in range(0, len(items), size)]
+    count = min(len(items), n * _CHUNKS_PER_PROCESS, 255)
+    size = -(-len(items) // count)
+    bounds = [(k, min(k + size, len(items))) for k in range(0, len(items), size)]
+    qr, qw = os.pipe()
+    os.write(qw, bytes(range(len(bounds))))  # at most 255 bytes: well inside a pipe's buffer
+    os.close(qw)
+
+    def work() -> dict[int, list[Any]]:
+        done: dict[int, list[Any]] = {}
+        while b := os.read(qr, 1):
+            lo, hi = bounds[b[0]]
+            try:
+                done[b[0]] = [fn(x) for x in items[lo:hi]]
+            except Exception:  # noqa: BLE001 - done again, in order, by the parent
+                break
+        return done
+
     kids: list[tuple[int, int]] = []
     try:
-        for share in shares[1:]:
-            r, w = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the copy: never returns, never runs the parent's exit handlers or flushes its buffers
-                code = 1
+        try:
+            for _ in range(n - 1):
+                r, w = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # the copy: never returns, never runs the parent's exit handlers or flushes its buffers
+                    code = 1
+                    try:
+                        os.close(r)
+                        _child(work, w)
+                        code = 0
+                    finally:
+                        os._exit(code)
+                os.close(w)
+                kids.append((pid, r))
+        except OSError:  # no fork (limits, memory): the rest is done here
+            pass
+        t0 = time.monotonic()
+        got: dict[int, list[Any]] = {}
+        try:
+            got.update(work())
+        finally:
+            while os.read(qr, 256):  # after a failure here: no copy starts another chunk
+                pass
+            # The copies do as much as the parent did: one still busy long after is stuck, not slow.
+            deadline = time.monotonic() + max(_GRACE_S, 10 * (time.monotonic() - t0))
+            for pid, r in kids:
                 try:
-                    os.close(r)
-                    _child(share, fn, w)
-                    code = 0
+                    data = _read_all(r, deadline)
                 finally:
-                    os._exit(code)
-            os.close(w)
-            kids.append((pid, r))
-    except OSError:  # no fork (limits, memory): the rest is done here
-        pass
-    t0 = time.monotonic()
-    got: list[list[R]] = []
-    try:
-        got.append([fn(x) for x in shares[0]])  # the parent's own share; its first error is the first of all
+                    os.close(r)
+                if data is None:
+                    os.kill(pid, signal.SIGKILL)  # our own fork, by its PID
+                os.waitpid(pid, 0)
+                try:
+                    got.update(pickle.loads(data or b""))
+                except Exception:  # noqa: BLE001 - a copy that died or was stopped: its chunks are done here
+                    pass
     finally:
-        # The copies do as much as the parent did: one still busy long after is stuck, not slow.
-        deadline = time.monotonic() + max(_GRACE_S, 10 * (time.monotonic() - t0))
-        for pid, r in kids:
-            try:
-                data = _read_all(r, deadline)
-            finally:
-                os.close(r)
-            if data is None:
-                os.kill(pid, signal.SIGKILL)  # our own fork, by its PID
-            os.waitpid(pid, 0)
-            try:
-                got.append(pickle.loads(data or b""))
-            except Exception:  # noqa: BLE001 - a copy that died or was stopped: its share is done here
-                got.append([])
+        os.close(qr)
     out: list[R] = []
-    for k, share in enumerate(shares):
-        done = got[k] if k < len(got) else []
-        out.extend(done)
-        out.extend(fn(x) for x in share[len(done) :])  # what a copy left, in order (the first error raised here)
+    for c, (lo, hi) in enumerate(bounds):
+        done = got.get(c)
+        out.extend(done if done is not None else [fn(x) for x in items[lo:hi]])  # the first error is raised here, in order
     return out
 
 
