@@ -154,3 +154,35 @@ def test_apply_off_a_terminal_prints_the_summary_and_details_with_v(jenkins_doub
     assert r.exit_code == 0, r.output
     assert "~ update    Pipeline    team-2/app-002  desired config changed since the last apply" in r.stderr
     assert "= unchanged" in r.stderr and "Plan: 0 to create, 1 to update" in r.stderr
+
+
+def test_apply_in_a_log_prints_plain_text_without_importing_rich(jenkins_double, tmp_path: Path):
+    """Off a terminal (a CI log, a pipe) the plan summary and the result are plain lines written at
+    once: rich, ~10 ms of start-up, is not even imported. Asked of a process of its own, since this
+    one imported rich long ago; its stdout and stderr are files, as in CI."""
+    import os
+    import subprocess
+    import sys
+
+    d = jenkins_double
+    cfg = tmp_path / "lab.yaml"
+    cfg.write_text(yaml.safe_dump({"nfs": {"server": "192.168.1.10", "path": "/nfs_shared/jenkins"},
+                                   "registry": {"address": "192.168.1.10:8443"}, "repositories": _repos(4)}))
+    probe = ("import atexit, os, sys\n"
+             "atexit.register(lambda: os.write(2, b'rich imported: %d\\n' % ('rich' in sys.modules)))\n"
+             "from jenkins_kit.cli.main import main\nsys.argv[0] = 'jenkins-kit'\nmain()\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JENKINS_", "FORCE_COLOR", "TTY_COMPATIBLE"))}
+    env.update(JENKINS_URL=d.url, JENKINS_USER_ID=d.user, JENKINS_API_TOKEN=d.token)
+    for extra in ([], ["-v"]):
+        if extra:
+            cfg.write_text(cfg.read_text().replace("app 2", "app two"))
+        p = subprocess.run([sys.executable, "-c", probe, "jobs", "apply", "-c", str(cfg), *extra], capture_output=True, text=True,
+                           timeout=120, env=env, stdin=subprocess.DEVNULL)
+        assert p.returncode == 0, p.stderr
+        assert "rich imported: 0" in p.stderr, p.stderr
+        if not extra:
+            assert "Plan: 7 to create, 0 to update, 0 to delete, 0 unchanged." in p.stderr and "team-0/app-000" not in p.stderr
+            assert p.stdout == f"Applied in {p.stdout.split()[2]} 7 created; 0 failed.\n"
+        else:
+            assert "~ update    Pipeline    team-2/app-002" in p.stderr
+            assert p.stdout.startswith("ok     update   team-2/app-002\n") and "1 updated; 0 failed." in p.stdout

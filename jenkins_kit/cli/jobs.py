@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from jenkins_kit.cli.connection import connection_options, timeout_alias
-from jenkins_kit.cli.output import config_option, console, err_console, output_option, plural, print_json
+from jenkins_kit.cli.output import config_option, console, err_console, is_terminal, output_option, plural, print_json
 from jenkins_kit.errors import ExitCode, KitError
 
 _STATE_STYLE = {
@@ -109,13 +109,14 @@ def _plan_summary(jp: Any) -> str:
     return f"{head} {', '.join(parts)}."
 
 
-def print_plan(jp: Any, *, verbose: bool = False, show_diff: bool = True, out: Any = None, details: bool = True) -> None:
-    """One line per change (unchanged ones with `verbose`) and a summary. Styled on a terminal; plain
-    text, written at once, otherwise (rich costs ~0.2 ms a line, a third of a second per 1,000 jobs,
-    and would wrap diff lines at 80 columns). `details=False` prints the summary alone."""
-    c = out or console()
+def print_plan(jp: Any, *, verbose: bool = False, show_diff: bool = True, stderr: bool = False, details: bool = True) -> None:
+    """One line per change (unchanged ones with `verbose`) and a summary, on stdout (or stderr).
+    Styled on a terminal; plain text, written at once, otherwise (rich costs ~0.2 ms a line, a third
+    of a second per 1,000 jobs, would wrap diff lines at 80 columns, and is not even imported then).
+    `details=False` prints the summary alone."""
     lines: Iterator[Any] = (ch for ch in jp.changes if verbose or ch.state != "unchanged") if details else iter(())
-    if not c.is_terminal:  # CI logs, pipes
+    if not is_terminal(stderr):  # CI logs, pipes
+        stream = sys.stderr if stderr else sys.stdout
         buf = []
         for ch in lines:
             sym = _STATE_STYLE.get(ch.state, ("?", ""))[0]
@@ -124,9 +125,10 @@ def print_plan(jp: Any, *, verbose: bool = False, show_diff: bool = True, out: A
             if show_diff and ch.diff and ch.state != "create":
                 buf.append(ch.diff if ch.diff.endswith("\n") else ch.diff + "\n")
         buf.append(_plan_summary(jp) + "\n")
-        c.file.write("".join(buf))
-        c.file.flush()
+        stream.write("".join(buf))
+        stream.flush()
         return
+    c = err_console() if stderr else console()
     from rich.markup import escape
     from rich.syntax import Syntax
 
@@ -217,23 +219,25 @@ def apply_cmd(config_path: str, conn: Any, verify: bool | None,
         if not as_json and jp.pending:
             # On a terminal the changes are listed; in a log (not a terminal) the summary alone
             # unless -v: a 10,000-job apply should not write 10,000 lines nobody reads.
-            e = err_console()
-            print_plan(jp, verbose=verbose, show_diff=False, out=e, details=verbose or e.is_terminal)
+            print_plan(jp, verbose=verbose, show_diff=False, stderr=True, details=verbose or is_terminal(stderr=True))
         report = _apply_with_progress(client, jp, nworkers, show=not as_json)
     if as_json:
         print_json({"plan": jp.to_json(), "apply": report.to_json()})
     else:
-        c = console()
-        for o in report.outcomes:
-            if verbose and o.ok:
-                c.print(f"[green]ok[/]     {o.op:<8} {o.name}", highlight=False, markup=True)
         counts = report.counts()
         past = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted", "disable": "disabled"}
         done = ", ".join(f"{v} {past.get(k, k)}" for k, v in counts.items() if k != "failed" and v)
-        if not jp.pending:
-            c.print(f"No changes ({len(jp.changes)} jobs checked).", highlight=False)
-        else:
-            c.print(f"Applied in {report.seconds:.1f}s: {done or 'nothing'}; {len(report.failures)} failed.", highlight=False)
+        last = (f"No changes ({len(jp.changes)} jobs checked)." if not jp.pending
+                else f"Applied in {report.seconds:.1f}s: {done or 'nothing'}; {len(report.failures)} failed.")
+        if is_terminal():
+            c = console()
+            for o in report.outcomes:
+                if verbose and o.ok:
+                    c.print(f"[green]ok[/]     {o.op:<8} {o.name}", highlight=False, markup=True)
+            c.print(last, highlight=False)
+        else:  # a log: plain text at once, and no rich to import
+            sys.stdout.write("".join(f"ok     {o.op:<8} {o.name}\n" for o in report.outcomes if verbose and o.ok) + last + "\n")
+            sys.stdout.flush()
         if report.failures:
             e = err_console()
             e.print(f"[bold red]{len(report.failures)} change(s) failed[/] (run apply again to finish them):", highlight=False)
@@ -286,7 +290,7 @@ def _apply_with_progress(client, jp, workers: int, *, show: bool):  # type: igno
     from jenkins_kit.jenkins.jobs import apply_plan, render_pending
 
     total = len(jp.pending)
-    if not (show and total > 1 and err_console().is_terminal):
+    if not (show and total > 1 and is_terminal(stderr=True)):
         return apply_plan(client, jp, workers=workers)
     render_pending(jp)  # before the bar's refresh thread starts: rendering forks only without threads
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

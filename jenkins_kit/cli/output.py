@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,21 @@ def _console(stderr: bool) -> Console:
 
 def console() -> Console:
     return _console(False)
+
+
+def is_terminal(stderr: bool = False) -> bool:
+    """What `Console.is_terminal` answers, without importing rich when the answer is "no" (a log, a
+    pipe): that is when a command prints plain text and never needs rich. rich is asked whenever it
+    could answer otherwise: the stream is a tty (rich still says no under IDLE or Jupyter), or an
+    environment variable rich reads (FORCE_COLOR, TTY_COMPATIBLE) forces the answer."""
+    if "FORCE_COLOR" in os.environ or "TTY_COMPATIBLE" in os.environ:
+        return _console(stderr).is_terminal
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):  # no stream, or a closed one
+        return False
+    return tty and _console(stderr).is_terminal
 
 
 def err_console() -> Console:
