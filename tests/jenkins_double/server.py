@@ -171,6 +171,18 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_DELETE = do_PUT = do_HEAD = do_PATCH = do_OPTIONS = _handle
 
 
+class _Server(ThreadingHTTPServer):
+    """The listening socket as Jenkins' has it. Its backlog is a class attribute because
+    `server_activate` calls `listen(request_queue_size)` inside the constructor (socketserver), so
+    setting it on the instance afterwards, as this double once did, left Python's default of 5: a
+    client opening 24 connections at once then lost SYNs and waited a second to retry. Jenkins'
+    Jetty connector binds with `acceptQueueSize` 0 (ServerConnector), which java.nio's
+    `ServerSocketChannel.bind` takes as its default backlog, 50."""
+
+    request_queue_size = 50
+    daemon_threads = True
+
+
 class JenkinsDouble:
     """A Jenkins controller double.  See the package docstring for the full contract."""
 
@@ -238,9 +250,7 @@ class JenkinsDouble:
 
     def start(self) -> JenkinsDouble:
         handler = type("Handler", (_Handler,), {"double": self})
-        server = ThreadingHTTPServer((self.host, self.port), handler)
-        server.daemon_threads = True
-        server.request_queue_size = 128
+        server = _Server((self.host, self.port), handler)
         self._server = server
         self.port = server.server_address[1]
         self.url = f"http://{self.host}:{self.port}/"
