@@ -224,6 +224,56 @@ def run_proc(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 1
     return {"wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime, "rss_mb": hwm / 1024, "stdout": text_out}
 
 
+# The floor of a cold create as this machine can serve it: the same createItem requests, bodies in
+# hand (rendered by jenkins-kit beforehand, untimed), sent by a bare `http.client` thread pool at the
+# same worker count, on kept-alive connections, to a fresh double; folders first. No retries, no
+# checks, no config: what any Python client at least pays here, where the double shares the two
+# cores (its own CPU per request is most of it). requests x latency / workers ignores that cost.
+_BARE = """
+import base64, http.client, json, os, queue, sys, threading, urllib.parse
+items, workers = json.load(open(sys.argv[1], encoding="utf-8")), int(sys.argv[2])
+u = urllib.parse.urlsplit(os.environ["JENKINS_URL"])
+auth = "Basic " + base64.b64encode((os.environ["JENKINS_USER_ID"] + ":" + os.environ["JENKINS_API_TOKEN"]).encode()).decode()
+failed = []
+def run(batch):
+    q = queue.SimpleQueue()
+    for it in batch:
+        q.put(it)
+    def worker():
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+        while True:
+            try:
+                name, xml = q.get_nowait()
+            except queue.Empty:
+                return
+            parent, _, leaf = name.rpartition("/")
+            path = "".join("/job/" + urllib.parse.quote(p) for p in parent.split("/") if p) + "/createItem?name=" + urllib.parse.quote(leaf)
+            conn.request("POST", path, body=xml.encode(), headers={"Authorization": auth, "Content-Type": "application/xml"})
+            r = conn.getresponse()
+            r.read()
+            if r.status != 200:
+                failed.append((name, r.status))
+    ts = [threading.Thread(target=worker) for _ in range(min(workers, len(batch)))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+for depth in sorted({it[2] for it in items}):
+    run([(n, x) for n, x, d in items if d == depth])
+sys.exit(1 if failed else 0)
+"""
+
+
+def bare_items(lab_text: str, path: Path) -> None:
+    """What a cold create sends, in the order it may be sent: (name, config.xml, wave), folders by depth, then jobs."""
+    from jenkins_kit.config.loader import load_config_text
+    from jenkins_kit.render.jobs import render_jobs
+
+    jobs = render_jobs(load_config_text(lab_text))
+    top = max((j.full_name.count("/") for j in jobs if j.kind == "folder"), default=-1) + 1
+    path.write_text(json.dumps([(j.full_name, j.config_xml, j.full_name.count("/") if j.kind == "folder" else top) for j in jobs]))
+
+
 class Tool:
     """One tool's side of a sync comparison: its double, its files, its commands per scenario."""
 
@@ -240,13 +290,18 @@ class Tool:
                 f"password={self.double.token}\nquery_plugins_info=False\n")
 
     def write(self, version: int, lab_text: str, jjb: tuple[str, str]) -> None:
-        if self.kind.startswith("kit"):
+        if self.kind == "bare":
+            if not (self.dir / "items.json").exists():
+                bare_items(lab_text, self.dir / "items.json")
+        elif self.kind.startswith("kit"):
             (self.dir / "lab.yaml").write_text(lab_text)
         else:
             (self.dir / "folders.yaml").write_text(jjb[0])
             (self.dir / "jobs.yaml").write_text(jjb[1])
 
     def commands(self, scenario: str) -> list[list[str]]:
+        if self.kind == "bare":
+            return [[sys.executable, "-c", _BARE, str(self.dir / "items.json"), str(self.workers)]] if scenario == "cold" else []
         if self.kind.startswith("kit"):
             argv = [_which("jenkins-kit"), "jobs", "apply", "-c", str(self.dir / "lab.yaml")]
             argv += ["--workers", str(self.workers)] if self.workers else []
@@ -283,17 +338,21 @@ def sync_suite(n: int, folders: int, workers: int, latency: float, reps: int, tm
     jf = first_jenkinsfile(labs[0])
     jjbs = {v: jjb_files(n, folders, v, jf) for v in (0, 1, 2)}
     version = {"cold": 0, "noop": 0, "changed_10pct": 1, "changed_all": 2, "verify": 2}
-    runs: dict[str, dict[str, list[dict]]] = {s: {"kit": [], "jjb": [], "kitdef": []} for s in SCENARIOS}
+    runs: dict[str, dict[str, list[dict]]] = {s: {"kit": [], "jjb": [], "kitdef": [], "bare": []} for s in SCENARIOS}
     for rep in range(reps):
         tools = [Tool("kit", n, folders, workers, latency, tmp / f"r{rep}")]
         if jjb:
             tools.append(Tool("jjb", n, folders, workers, latency, tmp / f"r{rep}"))
         if kit_default:
             tools.append(Tool("kitdef", n, folders, None, latency, tmp / f"r{rep}"))
+        if "cold" in scenarios:
+            tools.append(Tool("bare", n, folders, workers, latency, tmp / f"r{rep}"))
         try:
             for k, s in enumerate(scenarios):
                 order = tools if (rep + k) % 2 == 0 else tools[::-1]  # A B / B A (and C)
                 for t in order:
+                    if t.kind == "bare" and s != "cold":
+                        continue
                     t.write(version[s], labs[version[s]], jjbs[version[s]])
                     r = t.run(s)
                     t.double.warm()
@@ -306,7 +365,7 @@ def sync_suite(n: int, folders: int, workers: int, latency: float, reps: int, tm
     out: dict[str, Any] = {"jobs": n, "folders": folders, "items": n + folders, "reps": reps, "scenarios": {}}
     for s in scenarios:
         row: dict[str, Any] = {}
-        for kind in ("kit", "jjb", "kitdef"):
+        for kind in ("kit", "jjb", "kitdef", "bare"):
             rs = runs[s][kind]
             if not rs:
                 continue
@@ -319,6 +378,8 @@ def sync_suite(n: int, folders: int, workers: int, latency: float, reps: int, tm
         row["kit_over_floor"] = round(kit["wall_s"] / row["floor_s"], 2) if row["floor_s"] else None
         if "jjb" in row:
             row["jjb_over_kit"] = round(row["jjb"]["wall_s"] / kit["wall_s"], 2)
+        if "bare" in row:
+            row["kit_over_bare"] = round(kit["wall_s"] / row["bare"]["wall_s"], 2)
         if "kitdef" in row:
             kd = row["kitdef"]
             row["kitdef_floor_s"] = round(kd["requests"] * latency / 1000.0 / default_workers, 3)
@@ -513,6 +574,10 @@ def print_report(res: dict[str, Any]) -> None:
                 line += (f" | {kd['wall_s']:.2f} s {kd['requests']:>6} req".rjust(23) + f" {jd:>8} {row['kitdef_floor_s']:>6.2f}s"
                          f" {row['kitdef_over_floor']:>8.2f}x")
             p(line)
+            if "bare" in row:
+                b = row["bare"]
+                p(f"  {'':<30} bare http.client pool, -w {w}, same requests: {b['wall_s']:.2f} s {b['requests']} req (CPU {b['cpu_s']:.2f} s); "
+                  f"jenkins-kit {row['kit_over_bare']:.2f}x that")
     if res.get("startup"):
         for name, r in res["startup"].items():
             p(f"\nstart-up {name}: jenkins-kit {r['kit_s']:.3f} s, jenkins-jobs {r['jjb_s']:.3f} s ({r['jjb_over_kit']:.1f}x)")
