@@ -43,6 +43,10 @@ def _construct(
     node: yaml.Node, loc: Loc, pos: Positions, problems: list[ConfigProblem], file: str, sc: yaml.constructor.SafeConstructor
 ) -> Any:
     pos.value[loc] = _mark(node)
+    if len(loc) >= MAX_DEPTH:  # as _measure says it, for a document with no alias (where _measure is skipped)
+        line, col = _mark(node)
+        raise ConfigError([ConfigProblem(file, line, col, "", f"the document is nested more than {MAX_DEPTH} levels deep",
+                                         "a lab config is a few levels deep; check the brackets and indentation")])
     if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and _tag_problem(node) is not None:
         line, col = _mark(node)
         problems.append(ConfigProblem(file, line, col, fmt_loc(loc), str(_tag_problem(node)), "remove the tag"))
@@ -201,7 +205,8 @@ def compose(text: str, file: str) -> tuple[Any, Positions, list[ConfigProblem]]:
         raise ConfigError([ConfigProblem(file, None, None, "", f"the document is nested more than {MAX_DEPTH} levels deep")]) from None
     if node is None:
         raise ConfigError([ConfigProblem(file, 1, 1, "", "the file is empty", "run 'jenkins-kit init' to write a starter config")])
-    _measure(node, file)
+    if "*" in text:  # an alias needs one; without, the document is what is written (its depth is checked below)
+        _measure(node, file)
     pos = Positions()
     data = _construct(node, (), pos, problems, file, yaml.constructor.SafeConstructor())
     if not isinstance(data, dict):
