@@ -265,7 +265,7 @@ def check_fragments(cfg: Any, base_dir: Path | None, config_file: str) -> None:
     try:
         _, cpos = jcasc_schema.load_positions(Path(config_file).read_text(encoding="utf-8"))
     except Exception:  # the loader has read it already; positions are a courtesy
-        cpos = jcasc_schema._Positions()
+        cpos = jcasc_schema.KeyFirstPositions()
     seen: dict[str, int] = {}
     for i, entry in enumerate(cfg.jenkins.jcasc_files):
         key = fragment_key(entry.file)

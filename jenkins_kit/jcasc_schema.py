@@ -19,6 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jenkins_kit.positions import Positions, fmt_loc
+
 if TYPE_CHECKING:
     import yaml
 
@@ -41,13 +43,6 @@ class Issue:
     @property
     def path(self) -> str:
         return fmt_loc(self.loc)
-
-
-def fmt_loc(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
-    return out
 
 
 @lru_cache(maxsize=1)
@@ -238,41 +233,30 @@ def _check_describable(v: Any, spec: dict[str, Any], path: str, loc: Loc, issues
 # ---------------------------------------------------------------------------------------- text with positions
 
 
-_KEY = object()  # marks the position of a mapping key, as opposed to its value
-
-
-class _Positions(dict):
-    """loc -> (line, column), 1-based; keys of mappings are recorded under (_KEY,) + loc."""
+class KeyFirstPositions(Positions):
+    """JCasC issues are mostly about a key (unknown, misplaced): point at the key unless told otherwise."""
 
     def at(self, loc: Loc, prefer_key: bool = True) -> tuple[int | None, int | None]:
-        loc = tuple(loc)
-        while True:
-            order = ((_KEY,) + loc, loc) if prefer_key else (loc, (_KEY,) + loc)
-            for k in order:
-                if k in self:
-                    return self[k]
-            if not loc:
-                return None, None
-            loc = loc[:-1]
+        return super().at(loc, prefer_key)
 
 
-def load_positions(text: str) -> tuple[Any, _Positions]:
+def load_positions(text: str) -> tuple[Any, KeyFirstPositions]:
     """Parse YAML keeping each node's position. Raises yaml.YAMLError on bad YAML."""
     import yaml  # here, not at the top: a config load that needs no YAML (a cache hit) should not import it
 
     node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    pos = _Positions()
+    pos = KeyFirstPositions()
     sc = yaml.constructor.SafeConstructor()
 
     def build(n: yaml.Node | None, loc: Loc) -> Any:
         if n is None:
             return None
-        pos[loc] = (n.start_mark.line + 1, n.start_mark.column + 1)
+        pos.value[loc] = (n.start_mark.line + 1, n.start_mark.column + 1)
         if isinstance(n, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for k, vn in n.value:
                 key = sc.construct_object(k, deep=True)
-                pos[(_KEY,) + loc + (key,)] = (k.start_mark.line + 1, k.start_mark.column + 1)
+                pos.key[loc + (key,)] = (k.start_mark.line + 1, k.start_mark.column + 1)
                 out[key] = build(vn, loc + (key,))
             return out
         if isinstance(n, yaml.SequenceNode):

@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from jenkins_kit.config.positions import Loc, Positions, fmt_loc
 from jenkins_kit.errors import ConfigError, ConfigProblem
+from jenkins_kit.positions import Loc, Positions, fmt_loc
 
 # libyaml's composer keeps marks and is ~10x faster on large repository lists.
 _BASE_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

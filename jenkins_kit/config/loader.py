@@ -19,9 +19,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from jenkins_kit.cache import cache_dir
-from jenkins_kit.config.positions import Loc, Positions, fmt_loc, parse_field_path
 from jenkins_kit.config.schema import LOC_MARK, LabConfig
 from jenkins_kit.errors import ConfigError, ConfigProblem
+from jenkins_kit.positions import Loc, Positions, fmt_loc, parse_field_path
 
 __all__ = ["Located", "Loc", "load_config", "load_config_text", "load_located", "load_located_text", "parse_field_path"]
 

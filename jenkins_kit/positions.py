@@ -1,7 +1,7 @@
-"""Where each field of a config file is: (line, column) by field path, and the path's written form.
+"""Where each value of a YAML file is: (line, column) by field path, and the path's written form.
 
-Apart from the YAML composer (config/compose.py) so a config served from the cache, which is never
-composed, does not import YAML at all.
+One kind for the lab config (config/compose.py) and the JCasC files (jcasc_schema.py). Apart from
+the YAML composers, so a config served from the cache, which is never composed, imports no YAML.
 """
 
 from __future__ import annotations
