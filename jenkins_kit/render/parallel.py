@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from jenkins_kit.render.jobs import RenderedJob
@@ -85,39 +85,28 @@ def _read_all(r: int, deadline: float) -> bytes | None:
 _CHUNKS_PER_PROCESS = 16
 
 
-def map_forked(items: Sequence[T], fn: Callable[[T], R], *, processes_: int | None = None) -> list[R]:
-    """`[fn(x) for x in items]`, the items shared between this process and forked copies.
+class Claimed(Generic[T, R]):
+    """`fn` over `items` in forked copies that start claiming chunks at once, while this process goes
+    on with other work; `finish` then joins in and returns what was done, or `cancel` stops them.
 
-    The items are cut into chunks, and each process claims the next chunk when it is free (one byte
-    read from a pipe holding a byte per chunk: a read is atomic, so no chunk is claimed twice). A copy
-    is slower than its parent (its first touch of each memory page copies it), and other programs take
-    turns on the cores; claiming keeps every process busy to the end, where fixed shares left the
-    parent waiting for the slowest copy. A process stops at its first failure (the parent then takes
-    the rest off the queue). Afterwards the parent does every chunk no copy returned, in order, so
-    the first error raised is the first of a serial run. Serial when forking is not possible
-    (see `can_fork`)."""
-    n = processes_ if processes_ is not None else processes()
-    if n < 2 or len(items) < 2 or not can_fork():
-        return [fn(x) for x in items]
-    count = min(len(items), n * _CHUNKS_PER_PROCESS, 255)
-    size = -(-len(items) // count)
-    bounds = [(k, min(k + size, len(items))) for k in range(0, len(items), size)]
-    qr, qw = os.pipe()
-    os.write(qw, bytes(range(len(bounds))))  # at most 255 bytes: well inside a pipe's buffer
-    os.close(qw)
+    Why apart from `map_forked`: a command can start rendering before it knows what it will send
+    (`jobs apply`: during the HTTP stack's import and the listing of Jenkins), on a core that would
+    otherwise wait. Nothing starts when forking is not possible (see `can_fork`)."""
 
-    def work() -> dict[int, list[Any]]:
-        done: dict[int, list[Any]] = {}
-        while b := os.read(qr, 1):
-            lo, hi = bounds[b[0]]
-            try:
-                done[b[0]] = [fn(x) for x in items[lo:hi]]
-            except Exception:  # noqa: BLE001 - done again, in order, by the parent
-                break
-        return done
-
-    kids: list[tuple[int, int]] = []
-    try:
+    def __init__(self, items: Sequence[T], fn: Callable[[T], R], *, processes_: int | None = None) -> None:
+        self.items, self.fn = items, fn
+        self.kids: list[tuple[int, int]] = []
+        self.bounds: list[tuple[int, int]] = []
+        self._qr = -1
+        n = processes_ if processes_ is not None else processes()
+        if n < 2 or len(items) < 2 or not can_fork():
+            return
+        count = min(len(items), n * _CHUNKS_PER_PROCESS, 255)
+        size = -(-len(items) // count)
+        self.bounds = [(k, min(k + size, len(items))) for k in range(0, len(items), size)]
+        self._qr, qw = os.pipe()
+        os.write(qw, bytes(range(len(self.bounds))))  # at most 255 bytes: well inside a pipe's buffer
+        os.close(qw)
         try:
             for _ in range(n - 1):
                 r, w = os.pipe()
@@ -126,24 +115,38 @@ def map_forked(items: Sequence[T], fn: Callable[[T], R], *, processes_: int | No
                     code = 1
                     try:
                         os.close(r)
-                        _child(work, w)
+                        _child(self._work, w)
                         code = 0
                     finally:
                         os._exit(code)
                 os.close(w)
-                kids.append((pid, r))
-        except OSError:  # no fork (limits, memory): the rest is done here
+                self.kids.append((pid, r))
+        except OSError:  # no fork (limits, memory): the rest is done by the caller
             pass
-        t0 = time.monotonic()
+
+    def _work(self) -> dict[int, list[Any]]:
+        """Claim and do chunks until none is left or one fails (that one is done again, in order, by
+        the caller of `finish`)."""
+        done: dict[int, list[Any]] = {}
+        while b := os.read(self._qr, 1):
+            lo, hi = self.bounds[b[0]]
+            try:
+                done[b[0]] = [self.fn(x) for x in self.items[lo:hi]]
+            except Exception:  # noqa: BLE001 - see above
+                break
+        return done
+
+    def _end(self, grace: float) -> dict[int, list[Any]]:
+        """Take what is left off the queue, and collect what the copies send by the deadline (a copy
+        still busy then is stuck, not slow: it is stopped by its PID)."""
         got: dict[int, list[Any]] = {}
         try:
-            got.update(work())
-        finally:
-            while os.read(qr, 256):  # after a failure here: no copy starts another chunk
+            if self._qr < 0:
+                return got
+            while os.read(self._qr, 256):  # no copy starts another chunk
                 pass
-            # The copies do as much as the parent did: one still busy long after is stuck, not slow.
-            deadline = time.monotonic() + max(_GRACE_S, 10 * (time.monotonic() - t0))
-            for pid, r in kids:
+            deadline = time.monotonic() + grace
+            for pid, r in self.kids:
                 try:
                     data = _read_all(r, deadline)
                 finally:
@@ -153,15 +156,54 @@ def map_forked(items: Sequence[T], fn: Callable[[T], R], *, processes_: int | No
                 os.waitpid(pid, 0)
                 try:
                     got.update(pickle.loads(data or b""))
-                except Exception:  # noqa: BLE001 - a copy that died or was stopped: its chunks are done here
+                except Exception:  # noqa: BLE001 - a copy that died or was stopped: its chunks are the caller's
                     pass
-    finally:
-        os.close(qr)
-    out: list[R] = []
-    for c, (lo, hi) in enumerate(bounds):
-        done = got.get(c)
-        out.extend(done if done is not None else [fn(x) for x in items[lo:hi]])  # the first error is raised here, in order
-    return out
+        finally:
+            self.kids = []
+            if self._qr >= 0:
+                os.close(self._qr)
+                self._qr = -1
+        return got
+
+    def finish(self) -> dict[int, R]:
+        """Join in until no chunk is left, then item index -> result for every chunk done. A failed
+        chunk, or one a copy did not return, is left out for the caller to do."""
+        if self._qr < 0:
+            return {}
+        t0 = time.monotonic()
+        got: dict[int, list[Any]] = {}
+        try:
+            got.update(self._work())
+        finally:
+            # The copies do as much as this process did since it joined in: one still busy long after is stuck.
+            got.update(self._end(max(_GRACE_S, 10 * (time.monotonic() - t0))))
+        out: dict[int, R] = {}
+        for c, results in got.items():
+            lo = self.bounds[c][0]
+            for k, res in enumerate(results):
+                out[lo + k] = res
+        return out
+
+    def cancel(self) -> None:
+        """Stop the copies (by PID) and forget what they did."""
+        for pid, _ in self.kids:
+            os.kill(pid, signal.SIGKILL)
+        self._end(_GRACE_S)
+
+
+def map_forked(items: Sequence[T], fn: Callable[[T], R], *, processes_: int | None = None) -> list[R]:
+    """`[fn(x) for x in items]`, the items shared between this process and forked copies.
+
+    The items are cut into chunks, and each process claims the next chunk when it is free (one byte
+    read from a pipe holding a byte per chunk: a read is atomic, so no chunk is claimed twice). A copy
+    is slower than its parent (its first touch of each memory page copies it), and other programs take
+    turns on the cores; claiming keeps every process busy to the end, where fixed shares left the
+    parent waiting for the slowest copy. A process stops at its first failure (the parent then takes
+    the rest off the queue). Afterwards the parent does every item no copy returned, in order, so
+    the first error raised is the first of a serial run. Serial when forking is not possible
+    (see `can_fork`)."""
+    done = Claimed(items, fn, processes_=processes_).finish()
+    return [done[i] if i in done else fn(x) for i, x in enumerate(items)]  # the first error is raised here, in order
 
 
 def render_forked(todo: list[RenderedJob]) -> None:
