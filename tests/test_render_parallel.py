@@ -111,3 +111,49 @@ def test_a_copy_that_dies_or_hangs_leaves_its_share_to_the_parent(tmp_path: Path
     assert p.returncode == 0 and p.stdout.startswith("same"), p.stdout + p.stderr
     took = float(p.stdout.split()[1])
     assert took < 30 and (how != "hangs" or took >= 1.0)  # a hung copy is waited for (the grace time), then stopped
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="jobs apply renders ahead in forks on Linux only")
+def test_apply_rendering_ahead_sends_what_a_serial_render_would_and_fails_the_same(jenkins_double, tmp_path: Path) -> None:
+    """`jobs apply` in its own process (no other threads) starts rendering in forked copies before it
+    lists Jenkins (render/jobs.py RenderAhead). A template that fails on one repository still stops it
+    with that repository named and nothing sent; fixed, the jobs Jenkins gets are the ones `jobs
+    render` writes; and a no-op afterwards sends nothing but the listing."""
+    from jenkins_kit.jenkins.xmlnorm import normalize
+    from tests.test_jobs_sync import client_for
+
+    d = jenkins_double
+    tpl = tmp_path / "tpl"
+    tpl.mkdir()
+    text = (REPO / "job_templates" / "pipeline.config.xml.j2").read_text()
+    tag = "<keepDependencies>false</keepDependencies>"
+    (tpl / "pipeline.config.xml.j2").write_text(
+        text.replace(tag, '<keepDependencies>{{ repo.nope if repo.name == "r250" else "false" }}</keepDependencies>'))
+    conf = _conf(tmp_path / "c.yaml")
+    good = conf.read_text()
+    conf.write_text(good.replace("repositories:", f"jobs: {{templates_dir: {tpl}}}\nrepositories:"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JENKINS_", "JENKINS_KIT_"))}
+    env.update(PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""), JENKINS_KIT_NO_CONFIG_CACHE="1",
+               JENKINS_URL=d.url, JENKINS_USER_ID=d.user, JENKINS_API_TOKEN=d.token)
+
+    def apply() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "jenkins_kit", "jobs", "apply", "-c", str(conf)], capture_output=True,
+                              text=True, timeout=300, env=env, stdin=subprocess.DEVNULL)
+
+    d.clear_requests()
+    p = apply()
+    assert p.returncode == 16 and "repositories[250] (r250)" in p.stderr and "Traceback" not in p.stderr, p.stderr
+    assert not [r for r in d.requests() if r["method"] == "POST"]
+
+    conf.write_text(good)
+    p = apply()
+    assert p.returncode == 0 and "409 created" in p.stdout, p.stdout + p.stderr
+    r = _render(conf, tmp_path / "out", "1")
+    assert r.returncode == 0, r.stderr
+    c = client_for(d)
+    for name in ("f0/r000", "f7/r250", "f3/r399"):
+        assert normalize(c.get_text(c.job_url_path(name) + "config.xml")) == normalize((tmp_path / "out" / "jobs" / name / "config.xml").read_text())
+    d.clear_requests()
+    p = apply()
+    assert p.returncode == 0 and p.stdout.startswith("No changes"), p.stdout + p.stderr
+    assert len(d.requests()) == 1

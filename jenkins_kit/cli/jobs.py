@@ -199,8 +199,6 @@ def apply_cmd(config_path: str, conn: Any, verify: bool | None,
       jenkins-kit jobs apply
       jenkins-kit jobs apply --no-verify --workers 16    trust the ownership markers (fast)
     """
-    from jenkins_kit.jenkins.jobs import plan_jobs
-
     saved = _load_plan(plan_file) if plan_file else None
     if saved is not None:
         config_path = saved["config"]
@@ -208,9 +206,16 @@ def apply_cmd(config_path: str, conn: Any, verify: bool | None,
         adopt_from = tuple(saved.get("adopt_from") or ())
     cfg, desired = _desired(config_path, lazy=True)
     nworkers = workers or cfg.jobs.workers
-    with _client(cfg, conn) as client:
+    from jenkins_kit.render.jobs import RenderAhead
+
+    # The render starts now, on the other cores, while the HTTP stack is imported and Jenkins listed
+    # (not with --verify, whose plan renders what it compares itself).
+    with RenderAhead([] if verify else desired) as ahead, _client(cfg, conn) as client:
+        from jenkins_kit.jenkins.jobs import plan_jobs
+
         jp = plan_jobs(client, desired, verify=bool(verify), adopt=adopt, prune=prune, diffs=False, workers=nworkers,
                        owner=_owner(cfg), adopt_from=adopt_from)
+        ahead.use(len(jp.pending))
         if saved is not None and _pending_key(jp) != saved["pending"]:
             raise KitError(
                 f"the saved plan {plan_file} is stale: Jenkins or the config changed since it was made; nothing was applied",

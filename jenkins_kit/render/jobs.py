@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
@@ -28,6 +29,9 @@ from jenkins_kit import escape
 from jenkins_kit.config.schema import GeneratedDeploy, JobOptions, LabConfig, Repository
 from jenkins_kit.errors import InvalidValue
 from jenkins_kit.render.env import referenced_templates, template_env
+
+if TYPE_CHECKING:
+    from jenkins_kit.render.parallel import Claimed
 
 MARKER_PREFIX = "[managed by jenkins-kit; "
 # Current form: owner (the config's `jobs.owner`), item (digest of the full name the item was written
@@ -509,3 +513,44 @@ def render_all(jobs: list[RenderedJob]) -> list[RenderedJob]:
     for j in todo:
         j.config_xml  # noqa: B018 - rendering on first access is the point (anything the forks left)
     return jobs
+
+
+class RenderAhead:
+    """Rendering started before it is known what will be sent, settled once it is (`use`).
+
+    Why: `jobs apply` spends ~0.05 s importing its HTTP stack and listing Jenkins before its plan
+    says which jobs it creates or updates, and only then renders them all (before the first write,
+    so that a value no template can carry changes nothing), on a core that sat idle meanwhile. Started
+    ahead, forked copies render during that time; `use` then joins in when most of the jobs are
+    needed, or stops them (by PID) when few are (a no-op needs none: the spec hashes told). Nothing is
+    sent or raised from here: a job whose render failed is simply left unrendered, for `render_all`
+    to render, and fail, in order. Nothing starts below PARALLEL_FROM jobs or where forking is not
+    possible (render/parallel.py)."""
+
+    def __init__(self, jobs: list[RenderedJob]) -> None:
+        self._todo = [j for j in jobs if not j.rendered]
+        self._claimed: Claimed[RenderedJob, tuple[str, str | None]] | None = None
+        if len(self._todo) >= PARALLEL_FROM:
+            from jenkins_kit.render.parallel import Claimed, _texts
+
+            self._claimed = Claimed(self._todo, _texts)
+
+    def use(self, needed: int) -> None:
+        """The caller will render `needed` of the jobs: finish the render when that is at least half
+        of them, else stop it. Idempotent."""
+        claimed, self._claimed = self._claimed, None
+        if claimed is None:
+            return
+        if 2 * needed < len(self._todo):
+            claimed.cancel()
+            return
+        for i, (xml, jf) in claimed.finish().items():
+            self._todo[i]._set_rendered(xml, jf)
+
+    def __enter__(self) -> RenderAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        claimed, self._claimed = self._claimed, None
+        if claimed is not None:
+            claimed.cancel()

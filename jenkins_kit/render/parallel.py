@@ -206,8 +206,12 @@ def map_forked(items: Sequence[T], fn: Callable[[T], R], *, processes_: int | No
     return [done[i] if i in done else fn(x) for i, x in enumerate(items)]  # the first error is raised here, in order
 
 
+def _texts(job: RenderedJob) -> tuple[str, str | None]:
+    return job.config_xml, job.jenkinsfile
+
+
 def render_forked(todo: list[RenderedJob]) -> None:
     """Render `todo` (none rendered yet) across processes."""
-    texts = map_forked(todo, lambda j: (j.config_xml, j.jenkinsfile))
+    texts = map_forked(todo, _texts)
     for j, (xml, jf) in zip(todo, texts):
         j._set_rendered(xml, jf)
