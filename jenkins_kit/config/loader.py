@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from jenkins_kit.cache import cache_dir
+from jenkins_kit.cache import cache_dir, write_atomic
 from jenkins_kit.config.schema import LOC_MARK, LabConfig
 from jenkins_kit.errors import ConfigError, ConfigProblem
 from jenkins_kit.positions import Loc, Positions, fmt_loc, parse_field_path
@@ -184,19 +184,14 @@ def _cache_put(path: Path | None, data: Any) -> None:
         blob = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     except (TypeError, ValueError):
         return  # dates, binary: not plain JSON, not cached
+    if not write_atomic(path, blob):
+        return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        import tempfile
-
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-        os.replace(tmp, path)
         old = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)[_CACHE_KEEP:]
         for o in old:
             o.unlink(missing_ok=True)
     except OSError:
-        pass  # a cache that cannot be written is no error
+        pass  # pruning that fails is no error
 
 
 def load_config_text(text: str, file: str = "<string>") -> LabConfig:

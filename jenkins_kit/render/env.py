@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import jinja2
 
 from jenkins_kit import escape
-from jenkins_kit.cache import cache_dir
+from jenkins_kit.cache import cache_dir, write_atomic
 
 _PKG = Path(__file__).resolve().parent.parent
 
@@ -116,18 +115,9 @@ def referenced_templates(env: jinja2.Environment, source: str) -> list[str | Non
     from jinja2.meta import find_referenced_templates
 
     refs = list(find_referenced_templates(env.parse(source)))
-    if os.environ.get("JENKINS_KIT_NO_TEMPLATE_CACHE"):
-        return refs
-    memo[key] = refs
-    while len(memo) > _REFS_KEEP:
-        memo.pop(next(iter(memo)))  # the oldest entry first (dicts keep insertion order)
-    d = cache_dir("templates")
-    try:
-        os.makedirs(d, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(json.dumps(memo).encode("utf-8"))
-        os.replace(tmp, os.path.join(d, _REFS_FILE))  # commands may run side by side: whole or not at all
-    except OSError:
-        pass  # a cache that cannot be written is no error
+    if not os.environ.get("JENKINS_KIT_NO_TEMPLATE_CACHE"):
+        memo[key] = refs
+        while len(memo) > _REFS_KEEP:
+            memo.pop(next(iter(memo)))  # the oldest entry first (dicts keep insertion order)
+        write_atomic(cache_dir("templates") / _REFS_FILE, json.dumps(memo).encode("utf-8"))
     return refs

@@ -507,12 +507,18 @@ def render_all(jobs: list[RenderedJob]) -> list[RenderedJob]:
     threads would not help, and a big sync renders everything it writes before its first write."""
     todo = [j for j in jobs if not j.rendered]
     if len(todo) >= PARALLEL_FROM:
-        from jenkins_kit.render.parallel import render_forked
+        from jenkins_kit.render.parallel import map_forked
 
-        render_forked(todo)
-    for j in todo:
-        j.config_xml  # noqa: B018 - rendering on first access is the point (anything the forks left)
+        for j, (xml, jf) in zip(todo, map_forked(todo, _texts)):
+            j._set_rendered(xml, jf)
+    else:
+        for j in todo:
+            j.config_xml  # noqa: B018 - rendering on first access is the point
     return jobs
+
+
+def _texts(job: RenderedJob) -> tuple[str, str | None]:
+    return job.config_xml, job.jenkinsfile
 
 
 class RenderAhead:
@@ -531,7 +537,7 @@ class RenderAhead:
         self._todo = [j for j in jobs if not j.rendered]
         self._claimed: Claimed[RenderedJob, tuple[str, str | None]] | None = None
         if len(self._todo) >= PARALLEL_FROM:
-            from jenkins_kit.render.parallel import Claimed, _texts
+            from jenkins_kit.render.parallel import Claimed
 
             self._claimed = Claimed(self._todo, _texts)
 

@@ -29,10 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
-
-if TYPE_CHECKING:
-    from jenkins_kit.render.jobs import RenderedJob
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -205,13 +202,3 @@ def map_forked(items: Sequence[T], fn: Callable[[T], R], *, processes_: int | No
     done = Claimed(items, fn, processes_=processes_).finish()
     return [done[i] if i in done else fn(x) for i, x in enumerate(items)]  # the first error is raised here, in order
 
-
-def _texts(job: RenderedJob) -> tuple[str, str | None]:
-    return job.config_xml, job.jenkinsfile
-
-
-def render_forked(todo: list[RenderedJob]) -> None:
-    """Render `todo` (none rendered yet) across processes."""
-    texts = map_forked(todo, _texts)
-    for j, (xml, jf) in zip(todo, texts):
-        j._set_rendered(xml, jf)
